@@ -1,0 +1,1 @@
+"""`make bench`: measurements of SPEC §6, written to BENCHMARKS.md."""
