@@ -1,0 +1,149 @@
+"""The package file: its name, the streamed zip writer, free space, leftovers and retention."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import re
+import shutil
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from diagnostics.collect.commands import Cancelled
+
+PREFIX = "supportpackage-"
+SUFFIX = ".zip"
+PARTIAL = ".partial"
+COMPRESSLEVEL = 6
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class PackageError(Exception):
+    """A support package could not be made; the message says why, for the admin."""
+
+
+class InsufficientSpace(PackageError):
+    """Not enough free space where the package would be written."""
+
+    def __init__(self, directory: Path, free: int, need: int):
+        self.directory, self.free, self.need = directory, free, need
+        super().__init__(f"Not enough free space in {directory}: {_mib(free)} free, "
+                         f"{_mib(need)} needed for a support package.")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
+
+
+def package_filename(device_name: str, when: dt.datetime | None = None) -> str:
+    """``supportpackage-<device>-<UTC yyyymmddThhmmssZ>.zip`` with a file-name-safe device."""
+    when = (when or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    device = _UNSAFE.sub("-", device_name).strip(".-_")[:63] or "device"
+    return f"{PREFIX}{device}-{when:%Y%m%dT%H%M%SZ}{SUFFIX}"
+
+
+def check_free_space(directory: str | os.PathLike, need_bytes: int) -> int:
+    """Free bytes in ``directory``; raises :class:`InsufficientSpace` (with figures) when fewer
+    than ``need_bytes``."""
+    directory = Path(directory)
+    free = shutil.disk_usage(directory).free
+    if free < need_bytes:
+        raise InsufficientSpace(directory, free, need_bytes)
+    return free
+
+
+def cleanup_partials(out_dir: str | os.PathLike) -> list[Path]:
+    """Remove ``*.partial`` files a crash or a killed job left in ``out_dir``; return them."""
+    removed = []
+    for path in sorted(Path(out_dir).glob(f"{PREFIX}*{PARTIAL}")):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def list_packages(out_dir: str | os.PathLike) -> list[Path]:
+    """Finished packages in ``out_dir``, oldest first (the name carries the UTC time)."""
+    return sorted(Path(out_dir).glob(f"{PREFIX}*{SUFFIX}"),
+                  key=lambda p: (p.name[-len("yyyymmddThhmmssZ.zip"):], p.name))
+
+
+def prune(out_dir: str | os.PathLike, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` packages in ``out_dir``; return what was removed."""
+    packages = list_packages(out_dir)
+    doomed = packages[:max(0, len(packages) - keep)]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, read in large chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class PackageWriter:
+    """A zip written member by member straight from the item streams.
+
+    Each member is compressed as it is written; the byte count and SHA-256 of what went in are
+    computed on the way. Nothing is staged in memory or in a temporary copy.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.zip = zipfile.ZipFile(path, "x", compression=zipfile.ZIP_DEFLATED,
+                                   compresslevel=COMPRESSLEVEL)
+
+    def add(self, name: str, chunks: Iterable[bytes]) -> tuple[int, str, Exception | None]:
+        """Write member ``name``; return (bytes, sha256, error of the source if it failed).
+
+        A source that fails part-way leaves what it gave so far. Errors while writing the zip
+        itself (a full disk) propagate.
+        """
+        digest = hashlib.sha256()
+        size = 0
+        failure: Exception | None = None
+        try:
+            with self.zip.open(name, "w", force_zip64=True) as member:
+                source = iter(chunks)
+                while True:
+                    try:
+                        chunk = next(source)
+                    except StopIteration:
+                        break
+                    except Cancelled:
+                        raise
+                    except Exception as exc:  # the source's failure is recorded, not fatal
+                        failure = exc
+                        break
+                    member.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+        except OSError as exc:
+            raise self._write_error(exc) from exc
+        return size, digest.hexdigest(), failure
+
+    def close(self) -> None:
+        """Finish the central directory and flush the file to disk."""
+        try:
+            self.zip.close()
+            with open(self.path, "rb") as f:
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: OSError) -> PackageError:
+        return PackageError(f"Could not write the support package in {self.path.parent}: "
+                            f"{exc.strerror or exc}.")
+
+    def abandon(self) -> None:
+        """Close without caring for errors and remove the file."""
+        with contextlib.suppress(OSError, ValueError, zipfile.BadZipFile):
+            self.zip.close()
+        self.path.unlink(missing_ok=True)

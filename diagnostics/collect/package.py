@@ -1,0 +1,411 @@
+"""Building a support package: run the chosen collectors into one redacted, streamed zip."""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import diagnostics
+from diagnostics.collect import collectors as catalogue
+from diagnostics.collect.archive import (
+    PARTIAL,
+    PackageError,
+    PackageWriter,
+    file_sha256,
+    package_filename,
+)
+from diagnostics.collect.collectors import (
+    SINCE,
+    Absent,
+    Collector,
+    CommandSpec,
+    FileSpec,
+    ItemSpec,
+    ProducerSpec,
+)
+from diagnostics.collect.commands import Cancelled, CommandOutcome, stream_command
+from diagnostics.collect.manifest import NAME, CollectorRecord, ItemRecord, build_manifest
+from diagnostics.collect.obfuscate import ObfuscationMap
+from diagnostics.collect.redact import Redactor
+from diagnostics.collect.sources import DeadlineReached, pumped, read_file
+from diagnostics.host import Host
+
+MAX_SINCE_HOURS = 24 * 366
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback",
+                "ip6-allnodes", "ip6-allrouters", "ip6-localnet", "ip6-mcastprefix"}
+
+
+class PackageCancelled(PackageError):
+    """The caller's ``should_cancel`` asked to stop; nothing was left behind."""
+
+
+@dataclass(frozen=True)
+class ExtraItem:
+    """Bytes only the app can produce (its audit export, diagnostic runs, copy-log summaries).
+
+    ``producer`` is called once while the package is built and yields the item's bytes; it runs
+    under the collector's deadline and its output is redacted like everything else.
+    """
+
+    name: str
+    producer: Callable[[], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class CollectContext:
+    """What the app knows and the library cannot: where its logs are, what is secret.
+
+    - ``log_dir``: directory of the web UI's own logs (``webui_log`` collector).
+    - ``copylog_roots``: copy-log roots (``copylogs`` collector), each file capped.
+    - ``secrets``: literal secrets removed wherever they appear (the app's secret key, token
+      hashes).
+    - ``obfuscation_map_path``: where the obfuscation map lives on the device (0600); required
+      when ``obfuscate`` is chosen.
+    - ``extra_items``: collector id → items the app produces, e.g. ``{"audit": [...],
+      "diagnostic_history": [...], "copylogs": [...]}``.
+    - ``host_names``, ``user_names``: names to obfuscate besides those found on the host.
+    """
+
+    log_dir: str | os.PathLike | None = None
+    copylog_roots: Sequence[str | os.PathLike] = ()
+    secrets: Sequence[str | bytes] = ()
+    obfuscation_map_path: str | os.PathLike | None = None
+    extra_items: Mapping[str, Sequence[ExtraItem]] = field(default_factory=dict)
+    host_names: Sequence[str] = ()
+    user_names: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class PackageOptions:
+    """What the admin chose. ``collectors=None`` means :data:`DEFAULT`, in catalogue order.
+
+    ``since_hours`` is the journal window; ``lift_caps`` removes the per-item size caps (for
+    support engineers who need whole logs, and for the benchmark). Invalid values raise
+    ``ValueError`` naming the field.
+    """
+
+    collectors: Sequence[str] | None = None
+    since_hours: float = 24
+    obfuscate: bool = False
+    lift_caps: bool = False
+
+    def __post_init__(self) -> None:
+        if self.collectors is not None:
+            unknown = [c for c in self.collectors if c not in catalogue.COLLECTOR_IDS]
+            if unknown:
+                raise ValueError(f"collectors: unknown collector {unknown[0]!r} (known: "
+                                 f"{', '.join(catalogue.COLLECTOR_IDS)})")
+            if not self.collectors:
+                raise ValueError("collectors: choose at least one collector")
+        if isinstance(self.since_hours, bool) or not isinstance(self.since_hours, int | float) \
+                or not 0 < self.since_hours <= MAX_SINCE_HOURS:
+            raise ValueError(f"since_hours: must be a number of hours from 1 to {MAX_SINCE_HOURS}")
+
+    @property
+    def chosen(self) -> list[Collector]:
+        """The collectors to run, in catalogue order."""
+        wanted = catalogue.DEFAULT if self.collectors is None else set(self.collectors)
+        return [c for c in catalogue.COLLECTORS if c.id in wanted]
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "collectors": [c.id for c in self.chosen]}
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """A finished package: where it is, its size and checksum, and its manifest."""
+
+    path: Path
+    filename: str
+    size: int
+    sha256: str
+    manifest: dict
+
+
+def build_package(out_dir: str | os.PathLike, options: PackageOptions | None = None, *,
+                  host: Host | None = None, device_name: str,
+                  context: CollectContext | None = None,
+                  progress: Callable[[int, int, str | None], None] | None = None,
+                  should_cancel: Callable[[], bool] | None = None) -> PackageInfo:
+    """Build a support package in ``out_dir`` and return what was made.
+
+    The zip is written to ``<name>.partial`` and renamed when complete; on any failure or
+    cancel the partial file is removed and :class:`PackageError` (``PackageCancelled``,
+    ``InsufficientSpace``) or the original exception is raised. ``progress(done, total,
+    current_collector_id)`` is called before each collector and once at the end with
+    ``current=None``; ``should_cancel()`` is polled between items and while commands run.
+    Missing commands and files, timeouts and failing items are recorded in the manifest and
+    never stop the package. Check free space first with :func:`check_free_space`.
+    """
+    options = options or PackageOptions()
+    host = host or Host()
+    context = context or CollectContext()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    filename = package_filename(device_name, created)
+    final = out_dir / filename
+    partial = out_dir / (filename + PARTIAL)
+    obfuscation = _obfuscation(host, options, context)
+    try:
+        writer = PackageWriter(partial)
+    except FileExistsError as exc:
+        raise PackageError(f"{partial.name} is already being written") from exc
+    try:
+        run = _Run(host, options, context, writer, obfuscation, should_cancel)
+        chosen = options.chosen
+        records = []
+        for done, collector in enumerate(chosen):
+            if progress is not None:
+                progress(done, len(chosen), collector.id)
+            records.append(run.collector(collector))
+        manifest = build_manifest(
+            tool_version=diagnostics.__version__, device=device_name,
+            created_at=created.strftime("%Y-%m-%dT%H:%M:%SZ"), options=options.as_dict(),
+            obfuscated=obfuscation is not None, collectors=records)
+        text = json.dumps(manifest, indent=1).encode() + b"\n"
+        writer.add(NAME, run.redactor().redact([text]))
+        writer.close()
+        if obfuscation is not None:
+            obfuscation.save()
+        os.replace(partial, final)
+    except Cancelled as exc:
+        writer.abandon()
+        raise PackageCancelled("The support package was cancelled.") from exc
+    except BaseException:
+        writer.abandon()
+        raise
+    if progress is not None:
+        progress(len(chosen), len(chosen), None)
+    return PackageInfo(final, filename, final.stat().st_size, file_sha256(final), manifest)
+
+
+def _obfuscation(host: Host, options: PackageOptions,
+                 context: CollectContext) -> ObfuscationMap | None:
+    if not options.obfuscate:
+        return None
+    if context.obfuscation_map_path is None:
+        raise PackageError("Obfuscation needs a place on the device for its map "
+                           "(obfuscation_map_path).")
+    mapping = ObfuscationMap(context.obfuscation_map_path)
+    mapping.add_names([*_host_names(host), *context.host_names],
+                      [*_user_names(host), *context.user_names])
+    return mapping
+
+
+def _host_names(host: Host) -> set[str]:
+    names = {host.read_value("/proc/sys/kernel/hostname") or "",
+             host.read_value("/etc/hostname") or ""}
+    for line in (host.read_text("/etc/hosts") or "").splitlines():
+        names.update(line.split("#", 1)[0].split()[1:])
+    return {n for n in names if n and n.lower() not in _LOCAL_NAMES}
+
+
+def _user_names(host: Host) -> set[str]:
+    """Accounts of people (uid 1000 and up); system accounts say nothing about the site."""
+    names = set()
+    for line in (host.read_text("/etc/passwd") or "").splitlines():
+        fields = line.split(":")
+        if len(fields) > 2 and fields[2].isdigit() and 1000 <= int(fields[2]) < 65534:
+            names.add(fields[0])
+    return names
+
+
+class _Run:
+    """The state of one package build: host, choices, writer, obfuscation and member names."""
+
+    def __init__(self, host: Host, options: PackageOptions, context: CollectContext,
+                 writer: PackageWriter, obfuscation: ObfuscationMap | None,
+                 should_cancel: Callable[[], bool] | None):
+        self.host, self.options, self.context = host, options, context
+        self.writer, self.obfuscation = writer, obfuscation
+        self.should_cancel = should_cancel
+        self.since = f"@{int(time.time() - options.since_hours * 3600)}"
+        self.names: set[str] = set()
+
+    def redactor(self) -> Redactor:
+        transform = self.obfuscation.apply if self.obfuscation is not None else None
+        return Redactor(self.context.secrets, transform)
+
+    def cap(self, cap: int | None) -> int | None:
+        return None if self.options.lift_caps else cap
+
+    def collector(self, collector: Collector) -> CollectorRecord:
+        record = CollectorRecord(collector.id, collector.description,
+                                 dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        start = time.monotonic()
+        deadline = start + collector.deadline
+        try:
+            planned = collector.plan(self.host, self.context)
+        except Exception as exc:  # a broken plan loses this collector, not the package
+            record.error = f"could not list items: {exc}"
+            planned = []
+        for spec in planned:
+            if self.should_cancel is not None and self.should_cancel():
+                raise Cancelled
+            if time.monotonic() >= deadline:
+                record.timed_out = True
+                record.error = f"deadline of {collector.deadline:g} s reached"
+                record.items.append(ItemRecord(_kind(spec), _source(spec), status="skipped",
+                                               error=record.error))
+                continue
+            try:
+                record.items += self.item(collector.id, spec, deadline)
+            except (PackageError, Cancelled):
+                raise
+            except Exception as exc:  # one item's bug is recorded, the rest goes on
+                record.items.append(ItemRecord(_kind(spec), _source(spec), status="failed",
+                                               error=f"{type(exc).__name__}: {exc}"))
+        record.timed_out = time.monotonic() >= deadline
+        record.duration = round(time.monotonic() - start, 3)
+        return record
+
+    def item(self, collector_id: str, spec: ItemSpec | Absent, deadline: float) -> list[ItemRecord]:
+        if isinstance(spec, Absent):
+            return [ItemRecord(spec.kind, spec.source, status="absent", error=spec.reason)]
+        if isinstance(spec, FileSpec):
+            return self.files(collector_id, spec, deadline)
+        if isinstance(spec, CommandSpec):
+            return self.command(collector_id, spec, deadline)
+        return [self.producer(collector_id, spec, deadline)]
+
+    def member(self, collector_id: str, name: str) -> str:
+        """A unique member name ``<collector>/<name>``."""
+        base = f"{collector_id}/{name.lstrip('/')}"
+        member, n = base, 1
+        while member in self.names:
+            n += 1
+            member = f"{base}-{n}"
+        self.names.add(member)
+        return member
+
+    def files(self, collector_id: str, spec: FileSpec, deadline: float) -> list[ItemRecord]:
+        if not spec.on_host:
+            return [self.file(collector_id, Path(spec.pattern), spec.pattern, spec, deadline)]
+        if glob.has_magic(spec.pattern):
+            matches = sorted(glob.glob(str(self.host.path(spec.pattern))))
+            if not matches:
+                return [ItemRecord("file", spec.pattern, status="absent",
+                                   error="no file matches")]
+            return [self.file(collector_id, Path(m), "/" + str(Path(m).relative_to(
+                self.host.root)), spec, deadline) for m in matches]
+        return [self.file(collector_id, self.host.path(spec.pattern), spec.pattern, spec,
+                          deadline)]
+
+    def file(self, collector_id: str, real: Path, source: str, spec: FileSpec,
+             deadline: float) -> ItemRecord:
+        record = ItemRecord("file", source)
+        if not real.exists():
+            record.status, record.error = "absent", "file does not exist"
+            return record
+        if not real.is_file():
+            record.status, record.error = "absent", "not a regular file"
+            return record
+        facts: dict = {}
+        redactor = self.redactor()
+        cap = self.cap(spec.cap)
+        chunks = pumped(lambda: redactor.redact(read_file(real, cap, facts)), deadline,
+                        self.should_cancel)
+        self.write(record, self.member(collector_id, spec.name or source), chunks)
+        record.source_size = facts.get("source_size")
+        record.truncated = facts.get("truncated", False)
+        return record
+
+    def command(self, collector_id: str, spec: CommandSpec, deadline: float) -> list[ItemRecord]:
+        argv = tuple(self.since if a == SINCE else a for a in spec.argv)
+        record = ItemRecord("command", " ".join(argv))
+        if self.unmet(spec, record):
+            return [record]
+        if self.host.which(argv[0]) is None:
+            record.status, record.error = "absent", f"{argv[0]} is not installed"
+            if spec.fallback is None:
+                return [record]
+            return [record, *self.item(collector_id, spec.fallback, deadline)]
+        timeout = min(spec.timeout, deadline - time.monotonic())
+        outcome = CommandOutcome()
+        stream = stream_command(self.host, argv, outcome, timeout=timeout,
+                                limit=self.cap(spec.cap), keep=spec.keep,
+                                should_stop=self.should_cancel)
+        self.write(record, self.member(collector_id, spec.name), self.redactor().redact(stream))
+        record.exit_code = outcome.returncode
+        record.duration = outcome.duration
+        record.truncated = outcome.truncated
+        record.timed_out = outcome.timed_out
+        record.error = record.error or outcome.error
+        if outcome.stderr:
+            stderr = b"".join(self.redactor().redact([outcome.stderr]))
+            record.stderr = stderr.decode(errors="replace")[:1024]
+        if outcome.timed_out:
+            record.status = "timed_out"
+        elif outcome.returncode not in (0, None):
+            record.status = "failed"
+            record.error = record.error or f"exit status {outcome.returncode}"
+        return [record]
+
+    def producer(self, collector_id: str, spec: ProducerSpec, deadline: float) -> ItemRecord:
+        record = ItemRecord("producer", spec.source)
+        if self.unmet(spec, record):
+            return record
+        facts: dict = {}
+        redactor = self.redactor()
+        cap = self.cap(spec.cap)
+        chunks = pumped(lambda: redactor.redact(_head(spec.produce(self.host), cap, facts)),
+                        deadline, self.should_cancel)
+        self.write(record, self.member(collector_id, spec.name), chunks)
+        record.truncated = facts.get("truncated", False)
+        return record
+
+    def unmet(self, spec: CommandSpec | ProducerSpec, record: ItemRecord) -> bool:
+        """Record the item as absent when the host lacks what it ``requires``."""
+        if spec.requires is None or self.host.exists(spec.requires):
+            return False
+        record.status, record.error = "absent", spec.reason
+        return True
+
+    def write(self, record: ItemRecord, member: str, chunks: Iterator[bytes]) -> None:
+        """Write one member, recording its size, checksum, duration and any failure."""
+        start = time.monotonic()
+        size, sha256, failure = self.writer.add(member, chunks)
+        record.name, record.bytes, record.sha256 = member, size, sha256
+        record.duration = round(time.monotonic() - start, 3)
+        if isinstance(failure, DeadlineReached):
+            record.status, record.timed_out = "timed_out", True
+            record.error = "collector deadline reached"
+        elif isinstance(failure, FileNotFoundError | NotADirectoryError):
+            record.status, record.error = "absent", str(failure)
+        elif failure is not None:
+            record.status = "failed"
+            record.error = f"{type(failure).__name__}: {failure}"
+
+
+def _head(chunks: Iterable[bytes], cap: int | None, facts: dict) -> Iterator[bytes]:
+    """The first ``cap`` bytes of a producer's output."""
+    left = cap
+    for chunk in chunks:
+        if left is not None and len(chunk) >= left:
+            facts["truncated"] = len(chunk) > left
+            yield chunk[:left]
+            return
+        if left is not None:
+            left -= len(chunk)
+        yield chunk
+
+
+def _kind(spec: ItemSpec | Absent) -> str:
+    if isinstance(spec, Absent):
+        return spec.kind
+    return {FileSpec: "file", CommandSpec: "command", ProducerSpec: "producer"}[type(spec)]
+
+
+def _source(spec: ItemSpec | Absent) -> str:
+    if isinstance(spec, CommandSpec):
+        return " ".join(spec.argv)
+    if isinstance(spec, ProducerSpec):
+        return spec.source
+    return spec.pattern if isinstance(spec, FileSpec) else spec.source
