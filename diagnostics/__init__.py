@@ -3,8 +3,11 @@
 Nothing in this package imports Flask or changes the host it reads.
 """
 
-from diagnostics.host import CommandResult, Host, HostError
+from diagnostics.host import CommandResult, Device, Host, HostError
 from diagnostics.result import Result, Status, exit_code
+from diagnostics.runner import catalogue, run
+from diagnostics.settings import ProbeSettings
 
-__all__ = ["CommandResult", "Host", "HostError", "Result", "Status", "exit_code"]
+__all__ = ["CommandResult", "Device", "Host", "HostError", "ProbeSettings", "Result", "Status",
+           "catalogue", "exit_code", "run"]
 __version__ = "0.1.0"

@@ -13,8 +13,10 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from diagnostics import clock, net
 
 DEFAULT_READ_LIMIT = 1 << 20
 DEFAULT_OUTPUT_LIMIT = 1 << 20
@@ -42,6 +44,18 @@ class CommandResult:
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and not self.timed_out and not self.missing
+
+
+@dataclass(frozen=True)
+class Device:
+    """A kernel device as udev (or sysfs alone) describes it; ``sys_path`` is a host path."""
+
+    sys_path: str
+    sys_name: str
+    subsystem: str
+    devtype: str | None = None
+    driver: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 class Host:
@@ -115,6 +129,63 @@ class Host:
         except OSError:
             return []
 
+    def readlink(self, absolute: str) -> str | None:
+        """Last component of a symlink's target (``driver`` → ``e1000e``); None when absent."""
+        try:
+            return os.path.basename(os.readlink(self.path(absolute)))
+        except OSError:
+            return None
+
+    def statvfs(self, absolute: str) -> os.statvfs_result:
+        """File-system statistics of the volume holding ``absolute``. Raises ``OSError``."""
+        return os.statvfs(self.path(absolute))
+
+    def devices(self, subsystem: str) -> list[Device]:
+        """Devices of one subsystem, from udev when it can be asked, else from sysfs.
+
+        pyudev (libudev) reads ``/sys`` plus udev's database when there is one; a canned root,
+        or a host where libudev cannot be loaded, is enumerated from ``/sys/class`` directly.
+        """
+        if self.is_live:
+            try:
+                return _udev_devices(subsystem)
+            except (ImportError, OSError):
+                pass
+        return self._sysfs_devices(subsystem)
+
+    def _sysfs_devices(self, subsystem: str) -> list[Device]:
+        devices = []
+        for name in self.listdir(f"/sys/class/{subsystem}"):
+            link = self.path(f"/sys/class/{subsystem}/{name}")
+            target = Path(os.path.realpath(link))
+            try:
+                sys_path = "/" + str(target.relative_to(self.root.resolve()))
+            except ValueError:
+                continue
+            uevent = _parse_uevent(self.read_text(f"{sys_path}/uevent", 64 * 1024) or "")
+            devices.append(Device(
+                sys_path=sys_path, sys_name=name, subsystem=subsystem,
+                devtype=uevent.get("DEVTYPE"),
+                driver=self.readlink(f"{sys_path}/device/driver") or uevent.get("DRIVER"),
+                properties=uevent))
+        return devices
+
+    def kernel_clock(self) -> clock.KernelClock | None:
+        """The kernel's clock synchronisation state; None for a canned host (no kernel to ask)."""
+        return clock.read_kernel_clock() if self.is_live else None
+
+    def sntp(self, server: str, port: int, timeout: float) -> net.SntpAnswer:
+        """Ask an NTP server for the time. Raises ``OSError`` when it does not answer."""
+        return net.sntp_query(server, port, timeout)
+
+    def tcp_connect(self, host: str, port: int, timeout: float) -> float:
+        """Seconds a TCP connection took to open. Raises ``OSError`` when it cannot."""
+        return net.tcp_connect(host, port, timeout)
+
+    def resolve(self, name: str, timeout: float) -> list[str]:
+        """Addresses of a name, given up after ``timeout``. Raises ``OSError``."""
+        return sorted({sockaddr[0] for _, sockaddr in net.resolve(name, 0, timeout)})
+
     def which(self, program: str) -> str | None:
         return shutil.which(program, path=self.path_env)
 
@@ -134,7 +205,8 @@ class Host:
         env = {"PATH": self.path_env, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", **self.env}
         try:
             proc = subprocess.Popen(
-                (exe, *argv[1:]), stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                (exe, *argv[1:]),
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
         except OSError as exc:
             return CommandResult(argv, None, "", "", time.monotonic() - start,
@@ -161,6 +233,25 @@ class Host:
             argv, None if timed_out else returncode, out.text(), err.text(),
             round(time.monotonic() - start, 3), timed_out=timed_out, truncated=out.truncated,
             error=f"timed out after {timeout:g} s" if timed_out else None)
+
+
+def _udev_devices(subsystem: str) -> list[Device]:
+    import pyudev
+
+    devices = []
+    for dev in pyudev.Context().list_devices(subsystem=subsystem):
+        # A disk or NIC has no driver of its own: the one bound to its parent device counts.
+        driver = dev.driver or (dev.parent.driver if dev.parent is not None else None)
+        devices.append(Device(
+            sys_path=dev.sys_path, sys_name=dev.sys_name, subsystem=subsystem,
+            devtype=dev.device_type, driver=driver,
+            properties=dict(dev.properties)))
+    return devices
+
+
+def _parse_uevent(text: str) -> dict[str, str]:
+    pairs = (line.partition("=") for line in text.splitlines())
+    return {key: value for key, sep, value in pairs if sep}
 
 
 class _CappedReader(threading.Thread):

@@ -50,3 +50,33 @@ class Result:
 def exit_code(results: list[Result]) -> int:
     """The console convention: 0 healthy/not applicable, 1 any warning, 2 any unhealthy."""
     return max((r.status.severity for r in results), default=0)
+
+
+class Verdict:
+    """Collects the problems one probe finds and turns them into its :class:`Result`.
+
+    The worst problem sets the status; the summary names the problems of that status and the
+    recommended action lists what to do about every problem found.
+    """
+
+    def __init__(self, id: str, title: str):
+        self.id, self.title = id, title
+        self.problems: list[tuple[Status, str, str]] = []
+
+    def problem(self, status: Status, message: str, action: str) -> None:
+        self.problems.append((status, message, action))
+
+    def result(self, healthy_summary: str, details: dict[str, Any]) -> Result:
+        if not self.problems:
+            return Result(self.id, self.title, Status.HEALTHY, healthy_summary, details)
+        worst = max(self.problems, key=lambda p: p[0].severity)[0]
+        messages = [message for status, message, _ in self.problems if status == worst]
+        actions = list(dict.fromkeys(action for _, _, action in self.problems))
+        return Result(self.id, self.title, worst, "; ".join(messages), details, " ".join(actions))
+
+    def not_applicable(self, reason: str, details: dict[str, Any] | None = None) -> Result:
+        return Result(self.id, self.title, Status.NOT_APPLICABLE, reason, details or {})
+
+    def could_not_run(self, reason: str, action: str,
+                      details: dict[str, Any] | None = None) -> Result:
+        return Result(self.id, self.title, Status.COULD_NOT_RUN, reason, details or {}, action)

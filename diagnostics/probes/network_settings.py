@@ -1,0 +1,190 @@
+"""IP settings: an address on the management port, a default route, DNS servers, the gateway."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import struct
+
+from diagnostics.host import Host
+from diagnostics.net import concurrently
+from diagnostics.result import Result, Status, Verdict
+from diagnostics.settings import ProbeSettings
+
+ID = "network_settings"
+TITLE = "Network settings"
+DESCRIPTION = ("The management interface has an address, a default route and DNS servers are "
+               "configured, and the gateway answers.")
+NEEDS = ("/proc/net/route", "/proc/net/ipv6_route", "/etc/resolv.conf",
+         "ip (iproute2) or psutil")
+
+RTF_UP, RTF_GATEWAY = 0x1, 0x2
+ATF_COM = 0x2
+ANSWERING_STATES = {"REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT"}
+GATEWAY_PORTS = (53, 80, 443)
+RESOLVED_STUB = "127.0.0.53"
+
+
+def default_routes(host: Host) -> list[dict]:
+    """Default routes of IPv4 and IPv6 as ``{interface, gateway, family, metric}``."""
+    routes = []
+    for line in (host.read_text("/proc/net/route", 256 * 1024) or "").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 8 or fields[1] != "00000000" or fields[7] != "00000000":
+            continue
+        flags = int(fields[3], 16)
+        if flags & RTF_UP:
+            gateway = socket.inet_ntoa(struct.pack("<I", int(fields[2], 16)))
+            routes.append({"interface": fields[0], "family": "ipv4", "metric": int(fields[6]),
+                           "gateway": gateway if flags & RTF_GATEWAY else None})
+    for line in (host.read_text("/proc/net/ipv6_route", 256 * 1024) or "").splitlines():
+        fields = line.split()
+        if len(fields) < 10 or fields[0] != "0" * 32 or fields[1] != "00" or fields[9] == "lo":
+            continue
+        gateway = str(ipaddress.IPv6Address(bytes.fromhex(fields[4])))
+        routes.append({"interface": fields[9], "family": "ipv6", "metric": int(fields[5], 16),
+                       "gateway": None if gateway == "::" else gateway})
+    return sorted(routes, key=lambda r: (r["family"], r["metric"]))
+
+
+def default_route_interface(host: Host) -> str | None:
+    """The interface the preferred default route leaves through, if there is one."""
+    routes = default_routes(host)
+    return routes[0]["interface"] if routes else None
+
+
+def dns_servers(host: Host) -> list[str]:
+    """Name servers of resolv.conf; behind systemd-resolved's stub, its upstream servers."""
+    servers = _nameservers(host.read_text("/etc/resolv.conf", 64 * 1024) or "")
+    if servers == [RESOLVED_STUB]:
+        servers = _nameservers(host.read_text("/run/systemd/resolve/resolv.conf", 64 * 1024)
+                               or "") or servers
+    return servers
+
+
+def run(host: Host, settings: ProbeSettings) -> Result:
+    """Check the management interface's address, routes, DNS and gateway."""
+    verdict = Verdict(ID, TITLE)
+    connected = not settings.fully_disconnected
+    routes = default_routes(host)
+    interface = settings.management_interface or (routes[0]["interface"] if routes else None)
+    details: dict = {"management_interface": interface, "default_routes": routes}
+    if interface is None:
+        verdict.problem(Status.WARNING, "No management interface configured and no default route",
+                        "Set the management interface in the settings or configure a default "
+                        "route.")
+        return verdict.result("", details)
+    if not host.exists(f"/sys/class/net/{interface}"):
+        verdict.problem(Status.UNHEALTHY, f"Management interface {interface} does not exist",
+                        "Correct the management interface in the settings.")
+        return verdict.result("", details)
+
+    addresses, source = _addresses(host, interface)
+    details.update(addresses=addresses, address_source=source)
+    if source is None:
+        details["addresses_error"] = "neither ip (iproute2) nor psutil could list addresses"
+    elif not addresses:
+        verdict.problem(Status.UNHEALTHY, f"{interface} has no IP address",
+                        f"Configure a static address on {interface} or check the DHCP server.")
+
+    if not routes and connected:
+        verdict.problem(Status.WARNING, "No default route",
+                        "Configure a gateway so the device can reach the cloud.")
+
+    servers = dns_servers(host)
+    details["dns_servers"] = servers
+    if not servers and connected:
+        verdict.problem(Status.WARNING, "No DNS servers configured",
+                        "Configure at least one DNS server (DHCP or static).")
+
+    neighbours = _neighbours(host)
+    gateways = []
+    for route in routes:
+        if route["gateway"] is None or route["gateway"] in (g["address"] for g in gateways):
+            continue
+        gateways.append(_gateway_check(host, route, neighbours, settings.network_timeout))
+    # One silent gateway of two (say IPv6 only) degrades; no answering gateway cuts the device off.
+    silent_status = (Status.UNHEALTHY if connected and not any(g["answers"] for g in gateways)
+                     else Status.WARNING)
+    for gateway in gateways:
+        if not gateway["answers"]:
+            verdict.problem(silent_status, f"Gateway {gateway['address']} does not answer",
+                            f"Check that the router {gateway['address']} is on and reachable "
+                            f"from {gateway['interface']}.")
+    details["gateways"] = gateways
+
+    address_text = ", ".join(a["address"] for a in addresses) or "no address"
+    route_text = f"gateway {routes[0]['gateway']}" if routes else "no default route"
+    return verdict.result(
+        f"{interface}: {address_text}; {route_text}; {len(servers)} DNS server(s)", details)
+
+
+def _nameservers(text: str) -> list[str]:
+    servers = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "nameserver":
+            servers.append(fields[1])
+    return servers
+
+
+def _addresses(host: Host, interface: str) -> tuple[list[dict], str | None]:
+    result = host.run(["ip", "-j", "addr", "show", "dev", interface], timeout=3,
+                      limit=256 * 1024)
+    if result.ok:
+        try:
+            links = json.loads(result.stdout or "[]")
+        except json.JSONDecodeError:
+            links = None
+        if links is not None:
+            return [{"address": a.get("local"), "prefix": a.get("prefixlen"),
+                     "family": "ipv6" if a.get("family") == "inet6" else "ipv4"}
+                    for link in links for a in link.get("addr_info", [])
+                    if a.get("scope") != "link" and a.get("local")], "ip"
+    if host.is_live:
+        import psutil
+
+        families = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
+        return [{"address": a.address.split("%")[0], "prefix": None, "family": families[a.family]}
+                for a in psutil.net_if_addrs().get(interface, [])
+                if a.family in families and not a.address.startswith("fe80")], "psutil"
+    return [], None
+
+
+def _neighbours(host: Host) -> dict[str, str]:
+    result = host.run(["ip", "-j", "neigh", "show"], timeout=3, limit=1 << 20)
+    if result.ok:
+        try:
+            return {n["dst"]: (n.get("state") or ["UNKNOWN"])[0]
+                    for n in json.loads(result.stdout or "[]") if "dst" in n}
+        except (json.JSONDecodeError, TypeError, KeyError):
+            pass
+    neighbours = {}
+    for line in (host.read_text("/proc/net/arp", 1 << 20) or "").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 4:
+            neighbours[fields[0]] = "REACHABLE" if int(fields[2], 16) & ATF_COM else "INCOMPLETE"
+    return neighbours
+
+
+def _gateway_check(host: Host, route: dict, neighbours: dict[str, str], timeout: float) -> dict:
+    address = route["gateway"]
+    state = neighbours.get(address)
+    check = {"address": address, "interface": route["interface"], "neighbour_state": state}
+    if state in ANSWERING_STATES:
+        return {**check, "answers": True, "by": "neighbour table"}
+
+    def knock(port: int) -> bool:
+        try:
+            host.tcp_connect(address, port, timeout)
+        except ConnectionRefusedError:
+            return True  # a refusal is still an answer from the router
+        except OSError:
+            return False
+        return True
+
+    answered = [p for p, ok in zip(GATEWAY_PORTS, concurrently(knock, GATEWAY_PORTS, timeout),
+                                   strict=True) if ok]
+    return {**check, "answers": bool(answered), "by": f"TCP port {answered[0]}" if answered
+            else f"TCP ports {', '.join(map(str, GATEWAY_PORTS))} (no answer)"}

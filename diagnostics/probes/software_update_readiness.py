@@ -1,0 +1,129 @@
+"""Software updates: pending "restart required" reasons and a reachable update source."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from diagnostics.host import Host
+from diagnostics.net import concurrently, describe_error
+from diagnostics.result import Result, Status, Verdict
+from diagnostics.settings import ProbeSettings, parse_endpoint
+
+ID = "software_update_readiness"
+TITLE = "Software update readiness"
+DESCRIPTION = ("No restart is pending from earlier updates, and the update source is reachable "
+               "when the device is connected.")
+NEEDS = ("/run/reboot-required", "/boot or /lib/modules", "apt sources", "network")
+
+KERNEL_IMAGE = re.compile(r"^(?:vmlinuz|vmlinux|Image)-(.+)$")
+SCHEME_PORTS = {"http": 80, "https": 443}
+
+
+def kernel_key(version: str) -> tuple:
+    """Order kernel versions naturally: 6.1.10 after 6.1.9."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", version) if p)
+
+
+def restart_reasons(host: Host) -> tuple[list[str], dict]:
+    """Why the device needs a restart to finish updating, with the facts behind it."""
+    reasons = []
+    facts: dict = {"running_kernel": host.read_value("/proc/sys/kernel/osrelease")}
+    if host.exists("/run/reboot-required"):
+        packages = (host.read_text("/run/reboot-required.pkgs", 64 * 1024) or "").split()
+        facts["reboot_required_packages"] = sorted(set(packages))
+        reasons.append("updates asked for a restart"
+                       + (f" ({', '.join(sorted(set(packages))[:5])})" if packages else ""))
+    installed = {m[1] for name in host.listdir("/boot") if (m := KERNEL_IMAGE.match(name))}
+    installed |= {name for d in ("/lib/modules", "/usr/lib/modules")
+                  for name in host.listdir(d) if host.exists(f"{d}/{name}/modules.dep")}
+    facts["installed_kernels"] = sorted(installed, key=kernel_key)
+    running = facts["running_kernel"]
+    if installed and running:
+        newest = max(installed, key=kernel_key)
+        if kernel_key(newest) > kernel_key(running):
+            reasons.append(f"kernel {newest} is installed but {running} is running")
+    return reasons, facts
+
+
+def update_endpoints(host: Host, settings: ProbeSettings) -> list[str]:
+    """``host:port`` of the configured update endpoints, else of the apt sources."""
+    if settings.update_endpoints:
+        return list(settings.update_endpoints)
+    uris = []
+    for name in host.listdir("/etc/apt/sources.list.d"):
+        text = host.read_text(f"/etc/apt/sources.list.d/{name}", 256 * 1024) or ""
+        if name.endswith(".list"):
+            uris += _list_uris(text)
+        elif name.endswith(".sources"):
+            uris += _deb822_uris(text)
+    uris += _list_uris(host.read_text("/etc/apt/sources.list", 256 * 1024) or "")
+    endpoints = []
+    for uri in uris:
+        parts = urlsplit(uri)
+        if parts.scheme in SCHEME_PORTS and parts.hostname:
+            endpoints.append(f"{parts.hostname}:{parts.port or SCHEME_PORTS[parts.scheme]}")
+    return list(dict.fromkeys(endpoints))
+
+
+def run(host: Host, settings: ProbeSettings) -> Result:
+    """List restart reasons and, unless fully disconnected, try the update sources."""
+    verdict = Verdict(ID, TITLE)
+    reasons, details = restart_reasons(host)
+    details["restart_required"] = reasons
+    for reason in reasons:
+        verdict.problem(Status.WARNING, f"Restart required: {reason}",
+                        "Restart the device at a quiet time (Power > Restart) to finish the "
+                        "update.")
+    if settings.fully_disconnected:
+        details["update_sources"] = "not checked: the device is fully disconnected"
+        source_note = "update sources not checked (fully disconnected)"
+    else:
+        endpoints = update_endpoints(host, settings)
+        checks = concurrently(lambda e: _reach(host, e, settings.network_timeout), endpoints,
+                              settings.network_timeout + 0.5)
+        sources = [c or {"endpoint": e, "reachable": False, "error": "no answer in time"}
+                   for e, c in zip(endpoints, checks, strict=True)]
+        details["update_sources"] = sources
+        unreachable = [s for s in sources if not s["reachable"]]
+        if sources and len(unreachable) == len(sources):
+            verdict.problem(Status.WARNING, "No update source is reachable ("
+                            + "; ".join(f"{s['endpoint']}: {s['error']}" for s in unreachable[:3])
+                            + ")",
+                            "Check DNS, the gateway and the firewall or proxy towards the update "
+                            "servers, or update from removable media.")
+        source_note = (f"{len(sources) - len(unreachable)} of {len(sources)} update source(s) "
+                       "reachable" if sources else "no network update source configured")
+    return verdict.result(f"No restart pending; {source_note}", details)
+
+
+def _reach(host: Host, endpoint: str, timeout: float) -> dict:
+    name, port = parse_endpoint(endpoint)
+    try:
+        host.tcp_connect(name, port, timeout)
+    except OSError as exc:
+        return {"endpoint": endpoint, "reachable": False, "error": describe_error(exc)}
+    return {"endpoint": endpoint, "reachable": True}
+
+
+def _list_uris(text: str) -> list[str]:
+    uris = []
+    for line in text.splitlines():
+        line = re.sub(r"\[[^\]]*\]", " ", line.split("#", 1)[0])
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] in ("deb", "deb-src"):
+            uris.append(fields[1])
+    return uris
+
+
+def _deb822_uris(text: str) -> list[str]:
+    uris = []
+    for stanza in re.split(r"\n\s*\n", text):
+        fields = {}
+        for line in stanza.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and not line.startswith((" ", "\t", "#")):
+                fields[key.strip().lower()] = value.strip()
+        if fields.get("enabled", "yes").lower() != "no":
+            uris += fields.get("uris", "").split()
+    return uris
