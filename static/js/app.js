@@ -1,0 +1,30 @@
+// Small behaviours the CSP allows only from a file: confirmations, the phone menu, select-all.
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".nav-toggle");
+    if (toggle) {
+      var nav = document.getElementById(toggle.getAttribute("aria-controls"));
+      var open = nav.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      return;
+    }
+    var selectAll = event.target.closest("[data-select-all]");
+    if (selectAll) {
+      var scope = document.querySelector(selectAll.getAttribute("data-select-all"));
+      var boxes = scope ? scope.querySelectorAll("input[type=checkbox]") : [];
+      var allChecked = Array.prototype.every.call(boxes, function (b) { return b.checked; });
+      boxes.forEach(function (box) { box.checked = !allChecked; });
+    }
+  });
+})();

@@ -1,0 +1,75 @@
+"""edge-webui: the local web UI of an edge storage/compute appliance."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from webui import config as settings
+
+__version__ = "0.1.0"
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _asset_dir(name: str) -> str:
+    # Installed wheels carry templates/ and static/ inside the package; a checkout has them
+    # at the top of the repository.
+    inside = PACKAGE_DIR / name
+    return str(inside if inside.is_dir() else PACKAGE_DIR.parent / name)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; ``config`` overrides settings (tests) and may hold Flask keys."""
+    values = settings.load(config)
+    app = Flask(__name__, template_folder=_asset_dir("templates"),
+                static_folder=_asset_dir("static"), static_url_path="/static")
+    app.config.update(values)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 1 << 20)
+    app.config["VERSION"] = __version__
+
+    from webui import db, errors, instance, jobs, security, templating
+
+    instance_dir = instance.ensure_dir(Path(app.config["INSTANCE"]))
+    app.secret_key = instance.secret_key(instance_dir)
+    _configure_logging(app)
+    db.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    jobs.init_app(app)
+    templating.init_app(app)
+
+    from webui.api import bp as api_bp
+    from webui.audit import bp as audit_bp
+    from webui.auth import bp as auth_bp
+    from webui.dashboard import bp as dashboard_bp
+    from webui.dashboard import placeholder_bp
+    from webui.users import bp as users_bp
+
+    for blueprint in (auth_bp, dashboard_bp, placeholder_bp, users_bp, audit_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+    app.extensions["jobs"].mark_orphans()
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if app.config.get("TESTING"):
+        return
+    log_dir = Path(app.config["LOG_DIR"])
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            log_dir / "webui.log", maxBytes=5 << 20, backupCount=3)
+    except OSError:
+        handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("webui")
+    if not any(getattr(h, "baseFilename", None) == getattr(handler, "baseFilename", "")
+               for h in root.handlers):
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)

@@ -1,0 +1,34 @@
+"""Access policy as decorators and request predicates, free of app imports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, request
+from flask_login import current_user
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as reachable without signing in."""
+    view.is_public = True
+    return view
+
+
+def admin_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403, description="This needs the administrator role.")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def is_api() -> bool:
+    return request.path.startswith("/api/") or request.path == "/metrics"
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None

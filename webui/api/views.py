@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, jsonify, request, url_for
+from flask_login import current_user
+
+from webui import audit, db
+from webui.api import bp
+from webui.api.helpers import FieldError, json_body, require_admin
+from webui.audit.views import filters_from
+from webui.auth import tokens, users
+from webui.dashboard import service as dashboard
+
+
+@bp.route("/status")
+def status():
+    return jsonify(dashboard.status())
+
+
+@bp.route("/tokens")
+def list_tokens():
+    require_admin()
+    return jsonify(tokens=[tokens.token_dict(r) for r in tokens.all_tokens(db.get_db())])
+
+
+@bp.route("/tokens", methods=["POST"])
+def create_token():
+    require_admin()
+    body = json_body()
+    name = body.get("name")
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 64:
+        raise FieldError("name", "a text of 1–64 characters")
+    role = body.get("role", "viewer")
+    if role not in users.ROLES:
+        raise FieldError("role", f"one of {', '.join(users.ROLES)}")
+    days = body.get("expires_days")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool)
+                             or not 1 <= days <= 3650):
+        raise FieldError("expires_days", "a whole number of days from 1 to 3650, or null")
+    expires_at = db.now() + days * 86400 if days else None
+    token_id, token = tokens.create(db.get_db(), name, role, current_user.actor, expires_at)
+    audit.record("token_create", name.strip(), detail={"id": token_id, "role": role})
+    response = jsonify(id=token_id, name=name.strip(), role=role, expires_at=expires_at,
+                       token=token)
+    response.status_code = 201
+    return response
+
+
+@bp.route("/tokens/<int:token_id>", methods=["DELETE"])
+def revoke_token(token_id: int):
+    require_admin()
+    if not tokens.revoke(db.get_db(), token_id):
+        abort(404, description="No such active token.")
+    audit.record("token_revoke", str(token_id))
+    return "", 204
+
+
+@bp.route("/users")
+def list_users():
+    require_admin()
+    fields = ("id", "username", "role", "must_change_password", "created_at",
+              "password_changed_at")
+    return jsonify(users=[{f: r[f] for f in fields} for r in users.all_users(db.get_db())])
+
+
+@bp.route("/audit")
+def audit_log():
+    filters, errors = filters_from(request.args)
+    if errors:
+        field, rule = next(iter(errors.items()))
+        raise FieldError(field, rule)
+    limit = max(1, min(request.args.get("limit", 100, type=int) or 100, 1000))
+    offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    total, rows = audit.service.query(db.get_db(), **filters, limit=limit, offset=offset)
+    entries = []
+    for row in rows:
+        entry = dict(row)
+        entry["at"] = dt.datetime.fromtimestamp(entry["at"], dt.UTC).isoformat()
+        entries.append(entry)
+    return jsonify(total=total, entries=entries, csv=url_for("audit.export"))

@@ -1,0 +1,62 @@
+"""API tokens: shown once, stored as a SHA-256 hash (they are long random strings)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+
+from webui import db
+from webui.auth.users import ROLES, AccountError, User
+
+PREFIX = "ewu_"
+LAST_USE_INTERVAL = 60
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create(conn: sqlite3.Connection, name: str, role: str, created_by: str,
+           expires_at: float | None = None) -> tuple[int, str]:
+    """Make a token; answers its id and the clear token (never stored)."""
+    name = name.strip()
+    if not 1 <= len(name) <= 64:
+        raise AccountError("name must be 1–64 characters")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    token = PREFIX + secrets.token_urlsafe(32)
+    cur = conn.execute(
+        "INSERT INTO api_tokens(name, token_hash, role, created_by, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (name, digest(token), role, created_by, db.now(), expires_at))
+    return cur.lastrowid, token
+
+
+def load(conn: sqlite3.Connection, token: str, client_addr: str | None) -> User | None:
+    row = conn.execute("SELECT * FROM api_tokens WHERE token_hash = ?",
+                       (digest(token),)).fetchone()
+    now = db.now()
+    if row is None or row["revoked_at"] or (row["expires_at"] and row["expires_at"] < now):
+        return None
+    if not row["last_used_at"] or now - row["last_used_at"] > LAST_USE_INTERVAL:
+        conn.execute("UPDATE api_tokens SET last_used_at = ?, last_used_addr = ? WHERE id = ?",
+                     (now, client_addr, row["id"]))
+    return User(session_id=f"token-{row['id']}", user_id=None, username=row["name"],
+                role=row["role"], via="token", token_id=row["id"])
+
+
+def all_tokens(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM api_tokens ORDER BY revoked_at IS NOT NULL, created_at DESC"
+                        ).fetchall()
+
+
+def revoke(conn: sqlite3.Connection, token_id: int) -> bool:
+    cur = conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                       (db.now(), token_id))
+    return cur.rowcount == 1
+
+
+def token_dict(row: sqlite3.Row) -> dict:
+    data = dict(row)
+    data.pop("token_hash")
+    return data

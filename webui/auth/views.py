@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from webui import audit, db
+from webui.access import public
+from webui.auth import bp, service, sessions
+from webui.auth.forms import ChangePasswordForm, SignInForm
+from webui.auth.users import FIRST_ACCOUNT
+from webui.htmx import redirect_to
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths on this site: never an absolute URL or a scheme-relative one.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("dashboard.overview")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("dashboard.overview")
+    return target.rstrip("?") or url_for("dashboard.overview")
+
+
+def _begin(session_id: str) -> None:
+    conn = db.get_db()
+    user = sessions.load(conn, session_id)
+    session.clear()
+    login_user(user)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+def sign_in():
+    form = SignInForm()
+    error = retry_at = None
+    status = 200
+    if form.validate_on_submit():
+        outcome = service.sign_in(db.get_db(), form.username.data.strip(), form.password.data,
+                                  request.remote_addr)
+        if outcome.session_id:
+            _begin(outcome.session_id)
+            return redirect(_safe_next(request.args.get("next")), code=303)
+        error, retry_at, status = outcome.error, outcome.retry_at, 401
+        if retry_at:
+            status = 429
+    elif request.method == "POST":
+        status = 422
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("dashboard.overview"))
+    return render_template("auth/sign_in.html", form=form, error=error, retry_at=retry_at,
+                           first_account=FIRST_ACCOUNT), status
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out():
+    sessions.end_all(db.get_db(), current_user.user_id)
+    audit.record("sign_out", current_user.username)
+    logout_user()
+    session.clear()
+    flash("You are signed out. Every session of this account has ended.", "info")
+    return redirect_to(url_for("auth.sign_in"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    if current_user.via != "session":
+        return redirect(url_for("dashboard.overview"))
+    form = ChangePasswordForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        error, new_session = service.change_password(
+            db.get_db(), current_user.user_id, form.current.data, form.new.data,
+            request.remote_addr)
+        if new_session:
+            _begin(new_session)
+            flash("Password changed. Other sessions of this account have ended.", "success")
+            return redirect(url_for("dashboard.overview"), code=303)
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/change_password.html", form=form, error=error,
+                           forced=current_user.must_change_password), status

@@ -1,0 +1,169 @@
+"""The ``edge-webui`` console command: set up, serve and look after the web UI."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from webui import config as settings
+
+EPILOG = "Settings come from WEBUI_* environment variables and <instance>/config.toml (see README)."
+
+
+def _app(**overrides):
+    from webui import create_app
+
+    return create_app(overrides or None)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from webui import db, instance
+    from webui.auth import users
+
+    app = _app()
+    cfg = app.config
+    inst = Path(cfg["INSTANCE"])
+    cert, key = Path(cfg["TLS_CERT"]), Path(cfg["TLS_KEY"])
+    if cfg["TLS"] and not (cert.exists() and key.exists()):
+        instance.make_certificate(cert, key, cfg["DEVICE_NAME"])
+        print(f"Created a self-signed TLS certificate for {cfg['DEVICE_NAME']}: {cert}")
+    password_file = inst / instance.INITIAL_PASSWORD
+    with app.app_context():
+        conn = db.get_db()
+        if not users.all_users(conn):
+            password = instance.setup_password()
+            users.create(conn, users.FIRST_ACCOUNT, password, "administrator", must_change=True)
+            instance.write_private(password_file, (password + "\n").encode())
+            from webui import audit
+
+            audit.record("user_add", users.FIRST_ACCOUNT, detail="first account, from init",
+                         actor="console", conn=conn)
+            _show_setup_password(password, password_file)
+        elif password_file.exists():
+            _show_setup_password(password_file.read_text().strip(), password_file)
+        else:
+            print(f"Instance ready in {inst}. Accounts exist; "
+                  "`edge-webui set-password --user NAME` resets a password.")
+    return 0
+
+
+def _show_setup_password(password: str, path: Path) -> None:
+    print("\n" + "=" * 64)
+    print(f"  One-time setup password for user '{_first()}': {password}")
+    print(f"  (also in {path}; you choose your own at first sign-in)")
+    print("=" * 64 + "\n", flush=True)
+
+
+def _first() -> str:
+    from webui.auth.users import FIRST_ACCOUNT
+
+    return FIRST_ACCOUNT
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from webui.server import serve
+
+    return serve()
+
+
+def _read_password(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(prompt)
+    if getpass.getpass("Repeat it: ") != first:
+        raise SystemExit("edge-webui: the two entries differ; nothing changed")
+    return first
+
+
+def cmd_set_password(args: argparse.Namespace) -> int:
+    from webui import audit, db
+    from webui.auth import lockout, passwords, users
+
+    app = _app()
+    with app.app_context():
+        conn = db.get_db()
+        row = users.by_name(conn, args.user)
+        if row is None and args.user != users.FIRST_ACCOUNT:
+            print(f"edge-webui: no user named {args.user}", file=sys.stderr)
+            return 1
+        password = _read_password(f"New password for {args.user}: ")
+        problem = passwords.policy_problem(password, args.user, app.config["DEVICE_NAME"])
+        if problem:
+            print(f"edge-webui: password not accepted: {problem}", file=sys.stderr)
+            return 1
+        if row is None:
+            users.create(conn, args.user, password, "administrator", must_change=False)
+        else:
+            users.set_password(conn, row["id"], password, must_change=False)
+        # Recovery from the console also lifts a sign-in lockout of the account.
+        conn.execute("DELETE FROM sign_in_failures WHERE key = ?", (f"user:{args.user.lower()}",))
+        del lockout
+        if args.user == users.FIRST_ACCOUNT:
+            Path(app.config["INSTANCE"], "initial-password").unlink(missing_ok=True)
+        audit.record("password_set", args.user, detail="from the console", actor="console",
+                     conn=conn)
+    print(f"Password of {args.user} set; their sessions have ended.")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from webui import audit, db
+    from webui.auth import tokens, users
+
+    app = _app()
+    with app.app_context():
+        conn = db.get_db()
+        expires_at = db.now() + args.expires_days * 86400 if args.expires_days else None
+        try:
+            token_id, token = tokens.create(conn, args.name, args.role, "console", expires_at)
+        except users.AccountError as exc:
+            print(f"edge-webui: {exc}", file=sys.stderr)
+            return 1
+        audit.record("token_create", args.name, detail={"id": token_id, "role": args.role},
+                     actor="console", conn=conn)
+    print(token)
+    print(f"Token '{args.name}' ({args.role}) created; it is shown only this once.",
+          file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edge-webui", description=__doc__, epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create the instance, TLS certificate and setup password",
+                       epilog=EPILOG)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("serve", help="serve the web UI with gunicorn", epilog=EPILOG)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("set-password", help="set a user's password (stdin when not a terminal)",
+                       epilog=EPILOG)
+    p.add_argument("--user", default="admin", help="user name (default: admin)")
+    p.set_defaults(func=cmd_set_password)
+
+    p = sub.add_parser("token", help="manage API tokens", epilog=EPILOG)
+    token_sub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    t = token_sub.add_parser("create", help="create a token and print it once", epilog=EPILOG)
+    t.add_argument("--name", required=True, help="what the token is for")
+    t.add_argument("--role", default="viewer", choices=("administrator", "viewer"))
+    t.add_argument("--expires-days", type=int, default=None, help="days until it expires")
+    t.set_defaults(func=cmd_token_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except settings.ConfigError as exc:
+        print(f"edge-webui: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

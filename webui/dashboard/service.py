@@ -1,0 +1,51 @@
+"""What the overview shows, gathered without touching ``request``."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app
+
+from diagnostics import system
+from webui.audit.service import recent_failed_sign_ins
+
+OverviewCard = tuple[str, Callable[[], dict[str, Any] | None]]
+
+
+def register_card(app: Flask, template: str, provider: Callable[[], dict[str, Any] | None]) -> None:
+    """A feature adds a card to the overview: ``template`` rendered with ``provider()``."""
+    app.extensions.setdefault("overview_cards", []).append((template, provider))
+
+
+def cards() -> list[tuple[str, dict[str, Any]]]:
+    shown = []
+    for template, provider in current_app.extensions.get("overview_cards", []):
+        context = provider()
+        if context is not None:
+            shown.append((template, context))
+    return shown
+
+
+def overview(conn: sqlite3.Connection) -> dict[str, Any]:
+    return {
+        "identity": system.identity(),
+        "failed_sign_ins": recent_failed_sign_ins(conn),
+        "cards": cards(),
+    }
+
+
+def status() -> dict[str, Any]:
+    """``GET /api/v1/status``: cheap facts, no probing."""
+    ident = system.identity()
+    return {
+        "device_name": current_app.config["DEVICE_NAME"],
+        "software_version": current_app.config["VERSION"],
+        "hostname": ident.hostname,
+        "model": ident.model,
+        "os": ident.os_name,
+        "kernel": ident.kernel,
+        "uptime_seconds": ident.uptime_seconds,
+        "boot_id": ident.boot_id,
+    }

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from flask import abort, current_app, jsonify, render_template
+
+from diagnostics import Host, system
+from webui import config, db, navigation
+from webui.access import public
+from webui.dashboard import bp, placeholder_bp, service
+
+
+@bp.route("/")
+def overview():
+    return render_template("dashboard/overview.html", **service.overview(db.get_db()))
+
+
+@bp.route("/settings")
+def settings():
+    rows = [(f"{config.PREFIX}{s.name}", current_app.config[s.name], s.help)
+            for s in config.SETTINGS]
+    return render_template("dashboard/settings.html", rows=rows)
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    return jsonify(status="ok", boot_id=system.boot_id(Host()))
+
+
+@placeholder_bp.route("/soon/<section>")
+def page(section: str):
+    labels = {dict(s.kwargs).get("section"): s.label for s in navigation.SECTIONS}
+    if section not in labels:
+        abort(404)
+    return render_template("placeholder/page.html", label=labels[section])

@@ -1,0 +1,148 @@
+"""SQLite in the instance directory: one connection per request on ``g``, WAL, migrations.
+
+The schema evolves by appending to ``MIGRATIONS``; ``PRAGMA user_version`` says how many ran.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from flask import Flask, current_app, g
+
+DB_NAME = "webui.db"
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('administrator', 'viewer')),
+        must_change_password INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        password_changed_at REAL
+    );
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        last_seen_at REAL NOT NULL,
+        client_addr TEXT
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('administrator', 'viewer')),
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL,
+        last_used_at REAL,
+        last_used_addr TEXT,
+        revoked_at REAL
+    );
+    CREATE TABLE sign_in_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure_at REAL NOT NULL,
+        locked_until REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL,
+        client_addr TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX audit_at ON audit(at);
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+            ('queued', 'running', 'succeeded', 'failed', 'interrupted', 'cancelled')),
+        progress REAL NOT NULL DEFAULT 0,
+        message TEXT,
+        params TEXT NOT NULL DEFAULT '{}',
+        result TEXT,
+        error TEXT,
+        created_by TEXT,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        owner TEXT
+    );
+    CREATE INDEX jobs_kind ON jobs(kind, created_at);
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        changed_at REAL NOT NULL,
+        changed_by TEXT
+    );
+    """,
+)
+
+
+def connect(path: str | Path, timeout: float = 10.0) -> sqlite3.Connection:
+    """A connection with the pragmas every user of the database relies on."""
+    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None,
+                           check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Run the migrations this database has not seen; answer the schema version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)
+
+
+def path_for(app: Flask) -> Path:
+    return Path(app.config["INSTANCE"]) / DB_NAME
+
+
+def get_db() -> sqlite3.Connection:
+    if "db" not in g:
+        g.db = connect(path_for(current_app))
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()
+
+
+def now() -> float:
+    return time.time()
+
+
+def get_setting(conn: sqlite3.Connection, key: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM settings WHERE key = ?", (key,)).fetchone()
+
+
+def put_setting(conn: sqlite3.Connection, key: str, value: str, changed_by: str | None) -> None:
+    conn.execute(
+        "INSERT INTO settings(key, value, changed_at, changed_by) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+        "changed_at = excluded.changed_at, changed_by = excluded.changed_by",
+        (key, value, now(), changed_by))
+
+
+def init_app(app: Flask) -> None:
+    Path(app.config["INSTANCE"]).mkdir(parents=True, exist_ok=True)
+    with connect(path_for(app)) as conn:
+        migrate(conn)
+    conn.close()
+    app.teardown_appcontext(close_db)

@@ -1,0 +1,51 @@
+"""Error answers: pages in the UI's style, ``application/problem+json`` on the API."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from webui.access import is_api
+
+log = logging.getLogger(__name__)
+
+
+def problem(status: int, detail: str, title: str | None = None, **extra) -> Response:
+    """An RFC 9457 problem document."""
+    from http import HTTPStatus
+
+    body = {"type": "about:blank", "title": title or HTTPStatus(status).phrase, "status": status,
+            "detail": detail, **extra}
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def _answer(status: int, title: str, detail: str) -> Response:
+    if is_api() or request.accept_mimetypes.best == "application/json":
+        return problem(status, detail, title)
+    body = render_template("errors/error.html", status=status, title=title, detail=detail)
+    return Response(body, status=status)
+
+
+def _http_error(exc: HTTPException):
+    if isinstance(exc, CSRFError):
+        return _answer(400, "Bad Request",
+                       f"The form's security token is missing or expired ({exc.description}). "
+                       "Reload the page and try again.")
+    response = _answer(exc.code or 500, exc.name, exc.description or exc.name)
+    if exc.code == 405 and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def _unexpected(exc: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _http_error(InternalServerError(
+        description="Something went wrong on the device. The error is in the web UI log."))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,84 @@
+"""The instance directory: secret key, TLS certificate, database and the first account."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+# File names in the instance directory, not secrets themselves.
+INITIAL_PASSWORD = "initial-password"  # noqa: S105
+SECRET_KEY = "secret-key"  # noqa: S105
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read, replacing any previous one atomically."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def ensure_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def secret_key(instance: Path) -> bytes:
+    """The app's signing key, made on first use and kept in the instance (0600)."""
+    path = instance / SECRET_KEY
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        key = secrets.token_hex(32).encode()
+        ensure_dir(instance)
+        write_private(path, key)
+        return key
+
+
+def make_certificate(cert_path: Path, key_path: Path, device_name: str) -> None:
+    """A self-signed certificate for the device name, localhost and 127.0.0.1 (825 days)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_name),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "edge-webui")])
+    now = dt.datetime.now(dt.UTC)
+    names = {device_name, "localhost"}
+    san = x509.SubjectAlternativeName(
+        [x509.DNSName(n) for n in sorted(names)]
+        + [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+           x509.IPAddress(ipaddress.ip_address("::1"))])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=825))
+            .add_extension(san, critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    ensure_dir(cert_path.parent)
+    ensure_dir(key_path.parent)
+    write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
+                                              serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def setup_password() -> str:
+    """A one-time password that passes the policy: four groups of random letters and digits."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))

@@ -1,0 +1,110 @@
+"""Who may do what: sign-in gate, roles, CSRF, security headers.
+
+Every endpoint needs a signed-in user unless its view is marked ``@public``; the gate runs
+before any view, so a new route is protected without remembering to.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, abort, request, url_for
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from webui import db
+from webui.access import bearer_token, is_api
+from webui.auth import sessions, tokens
+from webui.htmx import is_htmx, redirect_to
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Endpoints a user with a forced password change may still reach.
+PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.sign_out", "static", "healthz"}
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+       "object-src 'none'")
+
+
+@login_manager.user_loader
+def _load_session(session_id: str):
+    return sessions.load(db.get_db(), session_id)
+
+
+@login_manager.request_loader
+def _load_token(_request):
+    token = bearer_token()
+    if token is None or not is_api():
+        return None
+    return tokens.load(db.get_db(), token, request.remote_addr)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if is_api():
+        abort(401, description="Sign in or send 'Authorization: Bearer <token>'.")
+    next_path = request.full_path.rstrip("?") if request.method == "GET" else None
+    target = url_for("auth.sign_in", next=next_path)
+    return redirect_to(target)
+
+
+def _view_is_public() -> bool:
+    view = current_app_view()
+    return view is None or getattr(view, "is_public", False)
+
+
+def current_app_view():
+    from flask import current_app
+
+    if request.endpoint is None:
+        return None
+    return current_app.view_functions.get(request.endpoint)
+
+
+def _gate():
+    if request.endpoint is None:
+        return None  # 404/405 answer on their own
+    if not _view_is_public():
+        if bearer_token() is not None and is_api() and not current_user.is_authenticated:
+            abort(401, description="The token is unknown, revoked or expired.")
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ALLOWED:
+            if is_api():
+                abort(403, description="Change the one-time password before using the API.")
+            return redirect_to(url_for("auth.change_password"))
+    if request.method not in SAFE_METHODS and not (
+            current_user.is_authenticated and current_user.via == "token"):
+        csrf.protect()
+    return None
+
+
+def _headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if current_user and current_user.is_authenticated and request.endpoint != "static":
+        headers.setdefault("Cache-Control", "no-store")
+    if is_htmx():
+        headers.add("Vary", "HX-Request")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config["SESSION_COOKIE_NAME"] = "edge_webui_session"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    app.config.setdefault("SESSION_COOKIE_SECURE", bool(app.config.get("TLS")))
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions are server-side; see webui.auth.sessions
+    csrf.init_app(app)
+    app.before_request(_gate)
+    app.after_request(_headers)
