@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=_asset_dir("templates"),
                 static_folder=_asset_dir("static"), static_url_path="/static")
     app.config.update(values)
-    app.config.setdefault("MAX_CONTENT_LENGTH", 1 << 20)
+    app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH", 1 << 20)
     app.config["VERSION"] = __version__
 
     from webui import db, errors, instance, jobs, security, templating

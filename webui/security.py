@@ -6,7 +6,7 @@ before any view, so a new route is protected without remembering to.
 
 from __future__ import annotations
 
-from flask import Flask, abort, request, url_for
+from flask import Flask, abort, current_app, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -55,8 +55,6 @@ def _view_is_public() -> bool:
 
 
 def current_app_view():
-    from flask import current_app
-
     if request.endpoint is None:
         return None
     return current_app.view_functions.get(request.endpoint)
@@ -65,6 +63,9 @@ def current_app_view():
 def _gate():
     if request.endpoint is None:
         return None  # 404/405 answer on their own
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and (request.content_length or 0) > limit:
+        abort(413, description=f"The request is larger than {limit // 1024} KiB.")
     if not _view_is_public():
         if bearer_token() is not None and is_api() and not current_user.is_authenticated:
             abort(401, description="The token is unknown, revoked or expired.")
@@ -102,7 +103,7 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_NAME"] = "edge_webui_session"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
-    app.config.setdefault("SESSION_COOKIE_SECURE", bool(app.config.get("TLS")))
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("TLS"))
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are server-side; see webui.auth.sessions
     csrf.init_app(app)
