@@ -97,7 +97,8 @@ class PackageWriter:
 
     def __init__(self, path: Path):
         self.path = path
-        self.zip = zipfile.ZipFile(path, "x", compression=zipfile.ZIP_DEFLATED,
+        self.file = open(path, "xb")  # noqa: SIM115 (closed by close() or abandon())
+        self.zip = zipfile.ZipFile(self.file, "w", compression=zipfile.ZIP_DEFLATED,
                                    compresslevel=COMPRESSLEVEL)
 
     def add(self, name: str, chunks: Iterable[bytes]) -> tuple[int, str, Exception | None]:
@@ -133,8 +134,9 @@ class PackageWriter:
         """Finish the central directory and flush the file to disk."""
         try:
             self.zip.close()
-            with open(self.path, "rb") as f:
-                os.fsync(f.fileno())
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
         except OSError as exc:
             raise self._write_error(exc) from exc
 
@@ -146,4 +148,6 @@ class PackageWriter:
         """Close without caring for errors and remove the file."""
         with contextlib.suppress(OSError, ValueError, zipfile.BadZipFile):
             self.zip.close()
+        with contextlib.suppress(OSError):
+            self.file.close()
         self.path.unlink(missing_ok=True)

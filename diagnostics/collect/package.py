@@ -146,13 +146,13 @@ def build_package(out_dir: str | os.PathLike, options: PackageOptions | None = N
     options = options or PackageOptions()
     host = host or Host()
     context = context or CollectContext()
+    obfuscation = _obfuscation(host, options, context)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     created = dt.datetime.now(dt.UTC).replace(microsecond=0)
     filename = package_filename(device_name, created)
     final = out_dir / filename
     partial = out_dir / (filename + PARTIAL)
-    obfuscation = _obfuscation(host, options, context)
     try:
         writer = PackageWriter(partial)
     except FileExistsError as exc:

@@ -31,18 +31,22 @@ _KEYWORD = (
 _KEY = rb"[\w.-]*" + _KEYWORD + rb"[\w.-]*"
 _QUOTED = rb'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\''
 
-# Each pattern keeps group 1 and replaces the rest of the match with MARK.
+# (pattern, replacement): each keeps group 1 (the key) and replaces the value.
+_KEPT = rb"\1" + MARK
 _LINE_PATTERNS = [
-    # JSON: "password": "x" — a bare JSON value ends at , } or ].
-    re.compile(rb'("' + _KEY + rb'"\s*:\s*)(?:' + _QUOTED + rb'|[^\s,}\]]+)', re.I),
+    # JSON: "password": "x" — a bare JSON value ends at , } or ]; the result stays JSON.
+    (re.compile(rb'("' + _KEY + rb'"\s*:\s*)(?:' + _QUOTED + rb'|[^\s,}\]]+)', re.I),
+     rb'\1"' + MARK + rb'"'),
     # key=value, key: value, key = value (env, INI, YAML, headers): to the end of the line.
-    re.compile(rb"((?<![\w.-])" + _KEY + rb"['\"]?[ \t]*[:=][ \t]*)(?:" + _QUOTED + rb"|\S.*)",
-               re.I),
+    (re.compile(rb"((?<![\w.\"-])" + _KEY + rb"'?[ \t]*[:=][ \t]*)(?:" + _QUOTED + rb"|\S.*)",
+                re.I), _KEPT),
+    # Space-separated configs (ifupdown's "wpa-psk x", sshd-like "Password x") at line start.
+    (re.compile(rb"(^[ \t]*" + _KEY + rb"[ \t]+)(?![:=])\S.*", re.I), _KEPT),
     # --password x / -password=x on command lines.
-    re.compile(rb"((?<![\w-])--?[\w-]*" + _KEYWORD + rb"[\w-]*[ =])\S+", re.I),
-    re.compile(rb"(\bbearer\s+)[\w.~+/=-]+", re.I),
-    re.compile(rb"(\b(?:session(?:[_-]?id)?|sessid|phpsessid|sid)=)[^;\s&\"']+", re.I),
-    re.compile(rb"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+(?=@)", re.I),
+    (re.compile(rb"((?<![\w-])--?[\w-]*" + _KEYWORD + rb"[\w-]*[ =])\S+", re.I), _KEPT),
+    (re.compile(rb"(\bbearer\s+)[\w.~+/=-]+", re.I), _KEPT),
+    (re.compile(rb"(\b(?:session(?:[_-]?id)?|sessid|phpsessid|sid)=)[^;\s&\"']+", re.I), _KEPT),
+    (re.compile(rb"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+(?=@)", re.I), _KEPT),
 ]
 # A line needs a closer look only if its lower-cased text contains one of these.
 _CANDIDATE = re.compile(rb"pass|pwd|secret|token|credential|auth|cookie|psk|key|bearer|sess|sid=|://")
@@ -55,8 +59,8 @@ _PEM_END = re.compile(rb"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 def redact_line(line: bytes) -> bytes:
     """Secrets of one line (without its newline) replaced by ``[redacted]``."""
     line = _PEM_ONE_LINE.sub(rb"\1" + MARK + rb"\2", line)
-    for pattern in _LINE_PATTERNS:
-        line = pattern.sub(rb"\1" + MARK, line)
+    for pattern, replacement in _LINE_PATTERNS:
+        line = pattern.sub(replacement, line)
     return line
 
 
