@@ -105,7 +105,8 @@ class PackageOptions:
                 raise ValueError("collectors: choose at least one collector")
         if isinstance(self.since_hours, bool) or not isinstance(self.since_hours, int | float) \
                 or not 0 < self.since_hours <= MAX_SINCE_HOURS:
-            raise ValueError(f"since_hours: must be a number of hours from 1 to {MAX_SINCE_HOURS}")
+            raise ValueError(f"since_hours: must be a number of hours above 0 and at most "
+                             f"{MAX_SINCE_HOURS}")
 
     @property
     def chosen(self) -> list[Collector]:

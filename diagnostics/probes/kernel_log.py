@@ -125,9 +125,9 @@ def _kmsg(host: Host, seconds: int) -> tuple[list[str] | None, str]:
             except OSError as exc:
                 if exc.errno == errno.EPIPE:  # records overwritten while reading: go on
                     continue
-                if exc.errno == errno.EPERM:
+                if exc.errno in (errno.EPERM, errno.EACCES):
                     return None, "permission denied"
-                raise
+                return None, (exc.strerror or str(exc)).lower()
             if not chunk:
                 break
             size += len(chunk)

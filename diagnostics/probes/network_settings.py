@@ -114,7 +114,8 @@ def run(host: Host, settings: ProbeSettings) -> Result:
                             f"from {gateway['interface']}.")
     details["gateways"] = gateways
 
-    address_text = ", ".join(a["address"] for a in addresses) or "no address"
+    address_text = (", ".join(a["address"] for a in addresses) or "no address") if source \
+        else "addresses not listed"
     route_text = f"gateway {routes[0]['gateway']}" if routes else "no default route"
     return verdict.result(
         f"{interface}: {address_text}; {route_text}; {len(servers)} DNS server(s)", details)

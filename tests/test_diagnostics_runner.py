@@ -1,0 +1,142 @@
+"""The runner, the catalogue and the console command, on canned hosts and on this machine."""
+
+import json
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+import diagnostics
+from diagnostics import Host, ProbeSettings, Result, Status, cli
+from diagnostics.probes import PROBE_IDS, cpus, memory
+from diagnostics.runner import run_probes
+
+# Every network target on loopback ports nothing listens on: refused at once, never the internet.
+OFFLINE = ProbeSettings(ntp_server="127.0.0.1:9", cloud_endpoints=("127.0.0.1:9",),
+                        update_endpoints=("127.0.0.1:9",), network_timeout=1.0)
+
+
+def test_catalogue_lists_the_sixteen_tests_of_the_spec():
+    catalogue = diagnostics.catalogue()
+    assert [test_id for test_id, _, _ in catalogue] == list(PROBE_IDS)
+    assert len(catalogue) == 16
+    assert all(title and description for _, title, description in catalogue)
+
+
+def test_every_probe_declares_what_it_needs():
+    from diagnostics.probes import load
+
+    for probe in load():
+        assert probe.NEEDS and all(isinstance(n, str) for n in probe.NEEDS), probe.ID
+
+
+def test_unknown_test_id_is_named():
+    with pytest.raises(ValueError, match="unknown diagnostic test: fan_speed"):
+        diagnostics.run(["cpus", "fan_speed"])
+
+
+def test_hanging_and_crashing_probes_become_could_not_run_within_the_deadline():
+    release = threading.Event()
+
+    def hang(host, settings):
+        release.wait()  # never set during the run
+
+    def crash(host, settings):
+        raise RuntimeError("sensor bus exploded")
+
+    probes = [SimpleNamespace(ID="hangs", TITLE="Hangs", run=hang), cpus,
+              SimpleNamespace(ID="crashes", TITLE="Crashes", run=crash), memory]
+    progress = []
+    start = time.monotonic()
+    results = run_probes(probes, Host(), ProbeSettings(probe_timeout=1.0),
+                         on_result=lambda r, done, total: progress.append((r.id, done, total)))
+    elapsed = time.monotonic() - start
+    release.set()
+    assert elapsed < 5
+    assert [r.id for r in results] == ["hangs", "cpus", "crashes", "memory"]
+    hung, cpu_result, crashed, memory_result = results
+    assert hung.status is Status.COULD_NOT_RUN
+    assert hung.summary == "Did not finish within 1 s" and hung.recommended_action
+    assert crashed.status is Status.COULD_NOT_RUN
+    assert "RuntimeError: sensor bus exploded" in crashed.summary
+    assert cpu_result.status in (Status.HEALTHY, Status.WARNING)
+    assert memory_result.status in (Status.HEALTHY, Status.WARNING)
+    assert sorted(p[1] for p in progress) == [1, 2, 3, 4]
+    assert progress[-1] == ("hangs", 4, 4)
+
+
+def test_probe_returning_something_else_than_a_result_could_not_run():
+    probe = SimpleNamespace(ID="odd", TITLE="Odd", run=lambda host, settings: {"ok": True})
+    [result] = run_probes([probe], Host(), ProbeSettings(probe_timeout=2))
+    assert result.status is Status.COULD_NOT_RUN
+    assert "not a Result" in result.summary
+
+
+def test_full_run_on_this_machine():
+    results = diagnostics.run(settings=OFFLINE)
+    assert [r.id for r in results] == list(PROBE_IDS)
+    for result in results:
+        assert isinstance(result, Result)
+        assert result.status in Status
+        assert result.summary, result.id
+        json.dumps(result.to_dict())
+        if result.status not in (Status.HEALTHY, Status.NOT_APPLICABLE):
+            assert result.recommended_action, result.id
+    by_id = {r.id: r for r in results}
+    # No certificate or instance directory is configured here: said, not faked.
+    assert by_id["certificates"].status is Status.NOT_APPLICABLE
+    assert by_id["webui_self"].status is Status.NOT_APPLICABLE
+    assert "No web UI instance directory" in by_id["webui_self"].summary
+    assert by_id["internet_connectivity"].status is Status.UNHEALTHY
+    assert by_id["time_sync"].status is not Status.HEALTHY  # nothing answers on 127.0.0.1:9
+    if not Host().exists("/run/systemd/system"):
+        assert "systemd" in json.dumps(by_id["system_software"].details)
+    for result in results:
+        if result.status is Status.NOT_APPLICABLE:
+            assert len(result.summary) > 20, result.id  # the reason, not just a label
+
+
+def test_full_run_on_canned_hosts_reports_every_test(tmp_path):
+    from tests.canned_host import canned
+
+    for name in ("appliance", "container"):
+        results = diagnostics.run(host=canned(tmp_path, name), settings=OFFLINE)
+        assert len(results) == 16
+        assert not [r for r in results if r.status is Status.COULD_NOT_RUN], name
+
+
+def test_cli_json_and_exit_code(capsys):
+    code = cli.main(["--json", "--test", "cpus", "--test", "memory"], settings=OFFLINE)
+    output = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in output["results"]] == ["cpus", "memory"]
+    assert code == max(Status(r["status"]).severity for r in output["results"])
+
+
+def test_cli_table_shows_status_text_and_actions(capsys):
+    code = cli.main(["--test", "internet_connectivity", "webui_self"], settings=OFFLINE)
+    table = capsys.readouterr().out
+    assert code == 2
+    assert table.splitlines()[0].split() == ["STATUS", "TEST", "SUMMARY"]
+    assert "Unhealthy       internet_connectivity" in table
+    assert "Not applicable  webui_self" in table
+    assert "→ Check the DNS servers" in table
+
+
+def test_cli_list_and_unknown_test(capsys):
+    assert cli.main(["--list"]) == 0
+    assert capsys.readouterr().out.count("\n") == 16
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--test", "fan_speed"])
+    assert exit_info.value.code == 2
+    assert "fan_speed" in capsys.readouterr().err
+
+
+def test_python_dash_m_diagnostics_runs():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "diagnostics", "--json", "--test", "storage"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode in (0, 1, 2)
+    assert json.loads(done.stdout)["results"][0]["id"] == "storage"
