@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from e2e_support import browser, browser_page, live_server  # noqa: F401
 from webui import create_app, db
 from webui.auth import users
 
@@ -80,3 +81,4 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+

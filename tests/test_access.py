@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_app
+from conftest import make_app
 
 PUBLIC = {"auth.sign_in", "static", "dashboard.healthz"}
 SAMPLE = {"int": "1", "default": "x", "string": "x", "path": "x", "float": "1.0"}

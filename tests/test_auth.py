@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, AuthActions, csrf_from, make_app
+from conftest import ADMIN_PASSWORD, AuthActions, csrf_from, make_app
 from webui import db
 from webui.auth import users
 

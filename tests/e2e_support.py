@@ -1,0 +1,169 @@
+"""End-to-end support: the real server (``edge-webui serve``, gunicorn over TLS) and Chromium.
+
+Import the fixtures into a test module with ``from tests.e2e_support import *``-free style:
+``pytest_plugins`` in conftest registers them for every test.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parent.parent
+OUTPUT = REPO / "test-output"
+E2E_ADMIN_PASSWORD = "granite meadow lantern 93 quiver"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def edge_webui() -> str:
+    return str(Path(sys.executable).with_name("edge-webui"))
+
+
+@dataclass
+class LiveServer:
+    url: str
+    instance: Path
+    env: dict
+    process: subprocess.Popen
+    log: Path
+    admin_password: str | None = None
+    setup_password: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        """Run ``edge-webui`` with this server's settings."""
+        return subprocess.run([edge_webui(), *args], env=self.env, input=input,
+                              capture_output=True, text=True, timeout=60)
+
+    def get(self, path: str, headers: dict | None = None):
+        """A plain HTTPS request (certificate not checked: it is self-signed)."""
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.read()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(base: Path, *, admin_password: str | None = E2E_ADMIN_PASSWORD,
+                 env_extra: dict | None = None) -> LiveServer:
+    """Initialise an instance under ``base`` and serve it; wait for ``/healthz``."""
+    port = free_port()
+    instance = base / "instance"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBUI_")}
+    env.update({"WEBUI_INSTANCE": str(instance), "WEBUI_BIND": f"127.0.0.1:{port}",
+                "WEBUI_DEVICE_NAME": "edge-e2e", "WEBUI_THREADS": "8", **(env_extra or {})})
+    init = subprocess.run([edge_webui(), "init"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert init.returncode == 0, init.stderr
+    setup_password = (instance / "initial-password").read_text().strip()
+    if admin_password:
+        done = subprocess.run([edge_webui(), "set-password", "--user", "admin"], env=env,
+                              input=admin_password + "\n", capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+    log = base / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([edge_webui(), "serve"], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    server = LiveServer(f"https://127.0.0.1:{port}", instance, env, process, log,
+                        admin_password=admin_password, setup_password=setup_password)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()}")
+        try:
+            if server.get("/healthz")[0] == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not answer /healthz: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A served instance whose admin password is ``E2E_ADMIN_PASSWORD``."""
+    server = start_server(tmp_path_factory.mktemp("live"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (make test installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def browser_page(browser):
+    context = browser.new_context(ignore_https_errors=True, accept_downloads=True,
+                                  viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page, server: LiveServer, username: str = "admin", password: str | None = None):
+    page.goto(server.url + "/sign-in")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password", exact=True).fill(password or server.admin_password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def screenshot(page, name: str) -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def serious_accessibility_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the current page, as readable lines."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} — "
+            + "; ".join(n["target"][0] for n in v["nodes"][:3])
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
