@@ -135,7 +135,7 @@ class Format:
     def spans(self, data: bytes) -> list[tuple[int, int]]:
         """(start, end) of every entry's span in ``data``: to the next start or the end."""
         starts = self.starts(data)
-        return list(zip(starts, [*starts[1:], len(data)], strict=True))
+        return list(zip(starts, [*starts[1:], len(data)], strict=False))
 
     def _fast_key(self, item: bytes) -> Key:
         if self.name == "copy_log":
