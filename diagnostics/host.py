@@ -1,8 +1,9 @@
 """The one door to the operating system.
 
 Every reader in ``diagnostics`` asks a :class:`Host` for files under ``/proc``, ``/sys``, ``/etc``,
-``/run``, ``/dev`` and ``/var`` and for commands. Pointing ``root`` at a canned tree makes every
-probe testable; nothing here writes to the host.
+``/run``, ``/dev`` and ``/var``, for commands, devices, file-system statistics, the kernel clock
+and short network questions. Pointing ``root`` at a canned tree (and overriding the clock and
+network methods) makes every probe testable; nothing here writes to the host.
 """
 
 from __future__ import annotations

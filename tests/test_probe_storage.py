@@ -24,7 +24,7 @@ def host(tmp_path):
 def test_disks_inventory_smart_and_encryption(host):
     result = disks.run(host, ProbeSettings(expected_disks=("sda", "S5GXNF0R123456")))
     assert result.status is Status.HEALTHY, result.summary
-    assert result.summary == "2 disk(s) present and healthy"
+    assert result.summary == "2 disk(s) present and healthy; 1 encrypted volume(s) open"
     by_name = {d["name"]: d for d in result.details["disks"]}
     assert sorted(by_name) == ["nvme0n1", "sda"]  # loop0, dm-0 and partitions are not disks
     sda = by_name["sda"]
@@ -100,6 +100,14 @@ E: DEVTYPE=partition
 E: SUBSYSTEM=block
 A: partition=1
 
+P: /devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda2
+N: sda2
+E: DEVNAME=/dev/sda2
+E: DEVTYPE=partition
+E: SUBSYSTEM=block
+E: ID_FS_TYPE=crypto_LUKS
+A: partition=2
+
 P: /devices/virtual/block/loop0
 N: loop0
 E: DEVNAME=/dev/loop0
@@ -122,13 +130,15 @@ def test_disks_through_pyudev_in_a_umockdev_testbed(tmp_path):
                            script], capture_output=True, text=True, timeout=60, check=True,
                           cwd=Path(__file__).parent.parent)
     answer = json.loads(done.stdout)
-    assert sorted(answer["devices"]) == ["loop0", "sda", "sda1"]
+    assert sorted(answer["devices"]) == ["loop0", "sda", "sda1", "sda2"]
     result = answer["result"]
     assert result["status"] == "healthy", result["summary"]
     [sda] = result["details"]["disks"]
     assert (sda["name"], sda["model"], sda["serial"], sda["transport"]) == \
         ("sda", "ST2000NM0055", "ZC1ABCDE", "ata")
     assert sda["size_bytes"] == 3907029168 * 512
+    assert result["details"]["locked_luks_devices"] == ["sda2"]
+    assert "locked LUKS device(s): sda2" in result["summary"]
 
 
 def test_storage_healthy_volumes_skip_pseudo_file_systems(host):

@@ -6,6 +6,7 @@ import json
 import re
 
 from diagnostics.host import Device, Host
+from diagnostics.net import concurrently
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -20,21 +21,29 @@ NOT_DISKS = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd|nbd|drbd)")
 BAD_SECTOR_ATTRIBUTES = {5: "reallocated sectors", 197: "pending sectors",
                          198: "offline uncorrectable sectors"}
 SMART_FAILING_BIT = 0x08
+SMART_TIMEOUT = 5.0
 REPLACE_ACTION = "Back up the data on {disk} and replace the disk."
 
 
 def run(host: Host, settings: ProbeSettings) -> Result:
     """Inventory the disks and check each one's health signals."""
     verdict = Verdict(ID, TITLE)
-    devices = [d for d in host.devices("block")
+    block = host.devices("block")
+    devices = [d for d in block
                if d.devtype in (None, "disk") and not NOT_DISKS.match(d.sys_name)
                and not host.exists(f"/sys/class/block/{d.sys_name}/partition")]
     encrypted = _encrypted_volumes(host)
     disks = [_disk(host, d, encrypted) for d in devices]
+    opened = {slave for volume in encrypted for slave in volume["backing_devices"]}
+    # udev marks LUKS containers; one no dm-crypt mapping sits on is locked.
+    locked = [d.sys_name for d in block
+              if d.properties.get("ID_FS_TYPE") == "crypto_LUKS" and d.sys_name not in opened]
     smart_installed = host.which("smartctl") is not None
-    for disk in disks:
-        disk["smart"] = _smart(host, disk["name"]) if smart_installed else None
-    details = {"disks": disks, "encrypted_volumes": encrypted,
+    reports = (concurrently(lambda d: _smart(host, d["name"]), disks, SMART_TIMEOUT + 1)
+               if smart_installed else [None] * len(disks))
+    for disk, report in zip(disks, reports, strict=True):
+        disk["smart"] = report
+    details = {"disks": disks, "encrypted_volumes": encrypted, "locked_luks_devices": locked,
                "smartctl": "installed" if smart_installed else "not installed"}
 
     missing = [e for e in settings.expected_disks if not any(_matches(d, e) for d in disks)]
@@ -46,8 +55,11 @@ def run(host: Host, settings: ProbeSettings) -> Result:
                                       "(a container or a diskless virtual machine)", details)
     for disk in disks:
         _judge(verdict, disk)
-    smart_note = "" if smart_installed else "; SMART not checked (smartctl is not installed)"
-    return verdict.result(f"{len(disks)} disk(s) present and healthy{smart_note}", details)
+    notes = [f"{len(encrypted)} encrypted volume(s) open"] if encrypted else []
+    notes += [f"locked LUKS device(s): {', '.join(locked)}"] if locked else []
+    notes += [] if smart_installed else ["SMART not checked (smartctl is not installed)"]
+    return verdict.result("; ".join([f"{len(disks)} disk(s) present and healthy", *notes]),
+                          details)
 
 
 def _disk(host: Host, device: Device, encrypted: list[dict]) -> dict:
@@ -97,7 +109,7 @@ def _encrypted_volumes(host: Host) -> list[dict]:
 
 
 def _smart(host: Host, name: str) -> dict:
-    result = host.run(["smartctl", "-j", "-H", "-A", f"/dev/{name}"], timeout=5,
+    result = host.run(["smartctl", "-j", "-H", "-A", f"/dev/{name}"], timeout=SMART_TIMEOUT,
                       limit=512 * 1024)
     try:
         report = json.loads(result.stdout) if result.stdout else {}
