@@ -152,6 +152,9 @@ def scan(fmt: Format, fd: int, start: int, end: int, problem: Callable[[str], No
             yield pos, _without_cut_tail(fmt, data, pos, truncated)
             return
         cut = fmt.last_start(data)
+        if cut <= 0 and data.startswith(fmt.marker):
+            # one entry followed by a long run of non-entry bytes: keep the entry
+            cut = fmt.element_end(data)
         if cut > 0:
             yield pos, data[:cut]
             pos += cut
