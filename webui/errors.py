@@ -13,6 +13,15 @@ from webui.access import is_api
 log = logging.getLogger(__name__)
 
 
+class ProblemError(HTTPException):
+    """An error whose problem document carries extra members (e.g. ``errors`` by field)."""
+
+    def __init__(self, status: int, detail: str, **extra):
+        self.code = status
+        super().__init__(description=detail)
+        self.extra = extra
+
+
 def problem(status: int, detail: str, title: str | None = None, **extra) -> Response:
     """An RFC 9457 problem document."""
     from http import HTTPStatus
@@ -34,6 +43,8 @@ def _http_error(exc: HTTPException):
         return _answer(400, "Bad Request",
                        f"The form's security token is missing or expired ({exc.description}). "
                        "Reload the page and try again.")
+    if isinstance(exc, ProblemError) and is_api():
+        return problem(exc.code, exc.description, **exc.extra)
     response = _answer(exc.code or 500, exc.name, exc.description or exc.name)
     if exc.code == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)

@@ -6,22 +6,16 @@ from typing import Any
 
 from flask import abort, request
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
 
-from webui.errors import problem
+from webui.errors import ProblemError
 
 
-class FieldError(HTTPException):
+class FieldError(ProblemError):
     """422 naming the field and the rule it broke."""
 
-    code = 422
-
     def __init__(self, field: str, rule: str):
-        super().__init__(description=f"{field}: {rule}")
+        super().__init__(422, f"{field}: {rule}", errors=[{"field": field, "rule": rule}])
         self.field, self.rule = field, rule
-
-    def get_response(self, environ=None, scope=None):
-        return problem(422, self.description, errors=[{"field": self.field, "rule": self.rule}])
 
 
 def json_body() -> dict[str, Any]:
