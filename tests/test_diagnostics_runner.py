@@ -104,6 +104,28 @@ def test_full_run_on_canned_hosts_reports_every_test(tmp_path):
         results = diagnostics.run(host=canned(tmp_path, name), settings=OFFLINE)
         assert len(results) == 16
         assert not [r for r in results if r.status is Status.COULD_NOT_RUN], name
+        json.dumps({"results": [r.to_dict() for r in results]})
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("connectivity_mode", "offline", "connectivity_mode must be one of"),
+    ("cloud_endpoints", ("api.example:99999",), "invalid port"),
+    ("update_endpoints", (":443",), "has no host name"),
+    ("probe_timeout", 0, "must be positive"),
+    ("storage_unhealthy_percent", 20.0, "storage thresholds"),
+])
+def test_settings_refuse_invalid_values(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        ProbeSettings(**{field: value})
+
+
+def test_endpoints_parse_with_default_ports():
+    from diagnostics.settings import parse_endpoint
+
+    assert parse_endpoint("api.example") == ("api.example", 443)
+    assert parse_endpoint("ntp.example", default_port=123) == ("ntp.example", 123)
+    assert parse_endpoint("[2001:db8::1]:8443") == ("2001:db8::1", 8443)
+    assert parse_endpoint("2001:db8::1") == ("2001:db8::1", 443)
 
 
 def test_cli_json_and_exit_code(capsys):

@@ -215,7 +215,7 @@ def test_machine_check_events_are_unhealthy(host):
 
 def test_kernel_log_prefers_the_journal(host):
     host.write("/var/log/journal/0123abcd/system.journal", "")
-    host.command("journalctl", "printf '%s\\n' "
+    host.command("journalctl", f"[ \"$1\" = --root={host.root} ] || exit 9; printf '%s\\n' "
                  "'{\"MESSAGE\":\"Out of memory: Killed process 99 (python3)\",\"PRIORITY\":\"3\"}'"
                  " '{\"MESSAGE\":\"ACPI Error: AE_NOT_FOUND\",\"PRIORITY\":\"3\"}'")
     result = kernel_log.run(host, ProbeSettings())

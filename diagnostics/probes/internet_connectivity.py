@@ -44,13 +44,15 @@ def check_endpoint(host: Host, endpoint: str, timeout: float) -> dict:
     """Resolve then connect to ``host:port``; report addresses, time taken or the failure."""
     name, port = parse_endpoint(endpoint)
     check: dict = {"endpoint": endpoint, "reachable": False}
+    deadline = time.monotonic() + timeout
     try:
         check["addresses"] = host.resolve(name, timeout)
     except OSError as exc:
         return {**check, "error": f"DNS: {describe_error(exc)}"}
     start = time.monotonic()
     try:
-        host.tcp_connect(name, port, timeout)
+        # DNS and TCP share one timeout, so a slow resolver leaves less time to connect.
+        host.tcp_connect(name, port, max(0.1, deadline - start))
     except OSError as exc:
         return {**check, "error": f"TCP {port}: {describe_error(exc)}"}
     return {**check, "reachable": True, "connect_ms": round((time.monotonic() - start) * 1000)}

@@ -80,8 +80,11 @@ def run(host: Host, settings: ProbeSettings) -> Result:
 def _journal(host: Host, seconds: int) -> tuple[list[str] | None, str]:
     if not _journal_files(host):
         return None, "no journal files"
-    result = host.run(["journalctl", "-k", "--since", f"-{seconds}s", "-o", "json", "-p", "err",
-                       "--no-pager", "-n", str(MAX_RECORDS)], timeout=6, limit=MAX_BYTES)
+    # A canned host keeps its own journal files: read those, not this machine's.
+    root = [] if host.is_live else [f"--root={host.root}"]
+    result = host.run(["journalctl", *root, "-k", "--since", f"-{seconds}s", "-o", "json",
+                       "-p", "err", "--no-pager", "-n", str(MAX_RECORDS)],
+                      timeout=6, limit=MAX_BYTES)
     if result.missing or result.timed_out:
         return None, result.error or "journalctl failed"
     if result.returncode != 0:
