@@ -129,6 +129,39 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from diagnostics import cli as diagnostics_cli
+    from webui import db
+    from webui.troubleshooting.service import probe_settings
+
+    app = _app()
+    with app.app_context():
+        row = db.get_setting(db.get_db(), "connectivity_mode")
+        settings_ = probe_settings(app.config, row["value"] if row else "fully_connected")
+    return diagnostics_cli.main(args.args, settings=settings_)
+
+
+def cmd_support_package(args: argparse.Namespace) -> int:
+    from diagnostics.collect import PackageError
+    from webui.support.service import console_package
+
+    app = _app()
+    progress = None
+    if sys.stderr.isatty():
+        def progress(done: int, total: int, current: str | None) -> None:
+            print(f"[{done}/{total}] {current or 'done'}", file=sys.stderr, flush=True)
+    with app.app_context():
+        try:
+            info = console_package(app, out=args.out, collectors=args.collectors,
+                                   since_hours=args.since, obfuscate=args.obfuscate,
+                                   progress=progress)
+        except (ValueError, PackageError) as exc:
+            print(f"edge-webui: {exc}", file=sys.stderr)
+            return 1
+    print(info.path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-webui", description=__doc__, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -152,6 +185,23 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--role", default="viewer", choices=("administrator", "viewer"))
     t.add_argument("--expires-days", type=int, default=None, help="days until it expires")
     t.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("diagnose", add_help=False, help="run the diagnostic tests "
+                       "(exit code 0 healthy, 1 warning, 2 unhealthy); --help for options")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_diagnose)
+
+    p = sub.add_parser("support-package", help="make a support package from the console",
+                       epilog=EPILOG)
+    p.add_argument("--out", default=".", metavar="PATH",
+                   help="directory to write the package in (default: current directory)")
+    p.add_argument("--collector", action="append", dest="collectors", metavar="ID",
+                   help="collector to run (repeatable; default: the default set)")
+    p.add_argument("--since", type=float, default=24, metavar="HOURS",
+                   help="journal and kernel log window in hours (default: 24)")
+    p.add_argument("--obfuscate", action="store_true",
+                   help="replace addresses, host and user names by consistent tokens")
+    p.set_defaults(func=cmd_support_package)
     return parser
 
 

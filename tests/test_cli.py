@@ -1,0 +1,100 @@
+"""The ``edge-webui`` console command, run as a real process with WEBUI_* settings."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+EDGE_WEBUI = str(Path(sys.executable).with_name("edge-webui"))
+
+
+def run(instance, *args, input=None, extra_env=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBUI_")}
+    env.update({"WEBUI_INSTANCE": str(instance), "WEBUI_DEVICE_NAME": "edge-cli",
+                **(extra_env or {})})
+    return subprocess.run([EDGE_WEBUI, *args], env=env, input=input, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "instance"
+    result = run(path, "init")
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def test_init_creates_instance_certificate_and_setup_password(instance):
+    password_file = instance / "initial-password"
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE((instance / "secret-key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((instance / "tls" / "key.pem").stat().st_mode) == 0o600
+    cert = x509.load_pem_x509_certificate((instance / "tls" / "cert.pem").read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"edge-cli", "localhost"} <= set(san.get_values_for_type(x509.DNSName))
+    assert "127.0.0.1" in {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+    # Running init again keeps the same one-time password and says it again.
+    password = password_file.read_text().strip()
+    again = run(instance, "init")
+    assert password in again.stdout
+
+
+def test_set_password_from_stdin_and_policy(instance):
+    weak = run(instance, "set-password", "--user", "admin", input="password123\n")
+    assert weak.returncode == 1 and "not accepted" in weak.stderr
+    done = run(instance, "set-password", "--user", "admin",
+               input="sturdy pelican orchard 55 drum\n")
+    assert done.returncode == 0, done.stderr
+    assert not (instance / "initial-password").exists()
+    unknown = run(instance, "set-password", "--user", "nobody", input="whatever\n")
+    assert unknown.returncode == 1 and "no user named nobody" in unknown.stderr
+
+
+def test_token_create_prints_the_token_once(instance):
+    result = run(instance, "token", "create", "--name", "prometheus", "--role", "viewer")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.startswith("ewu_") and len(token) > 30
+    db_bytes = (instance / "webui.db").read_bytes()
+    assert token.encode() not in db_bytes
+
+
+@pytest.mark.parametrize("command", [["init"], ["serve"], ["set-password"],
+                                     ["token", "create"], ["diagnose"], ["support-package"]])
+def test_every_command_has_help(tmp_path, command):
+    result = run(tmp_path / "x", *command, "--help")
+    assert result.returncode == 0 and "usage:" in result.stdout
+
+
+@pytest.mark.parametrize(("variable", "value", "named"), [
+    ("WEBUI_BIND", "not-an-address", "WEBUI_BIND"),
+    ("WEBUI_BIND", "127.0.0.1:99999", "WEBUI_BIND"),
+    ("WEBUI_POWER_BACKEND", "reboot-now", "WEBUI_POWER_BACKEND"),
+    ("WEBUI_SESSION_IDLE_MINUTES", "0", "WEBUI_SESSION_IDLE_MINUTES"),
+    ("WEBUI_NO_SUCH_THING", "1", "WEBUI_NO_SUCH_THING"),
+])
+def test_invalid_setting_stops_with_one_line(tmp_path, variable, value, named):
+    result = run(tmp_path / "x", "init", extra_env={variable: value})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0]
+
+
+def test_config_file_is_read_and_validated(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.toml").write_text('session_idle_minutes = "abc"\n')
+    result = run(instance, "init")
+    assert result.returncode == 2 and "SESSION_IDLE_MINUTES" in result.stderr
+    (instance / "config.toml").write_text('unknown_key = 1\n')
+    result = run(instance, "init")
+    assert result.returncode == 2 and "unknown_key" in result.stderr
+
+
+def test_serve_without_certificate_says_what_to_do(tmp_path):
+    result = run(tmp_path / "empty", "serve")
+    assert result.returncode == 2 and "edge-webui init" in result.stderr
