@@ -202,6 +202,8 @@ def update(index: Index, fmt: Format, fd: int, save: Callable[[Index], None],
             save(index)
             next_save = index.scanned_until + CHECKPOINT_BYTES
         if cancel is not None and cancel.is_set():
+            index.anchor_sha = _anchor(fd, index)
+            save(index)
             return index
     index.complete = True
     index.anchor_sha = _anchor(fd, index)
