@@ -184,3 +184,25 @@ def test_unexpected_read_only_mount_and_missing_data_volume(host):
 def test_mount_points_with_spaces_are_unescaped(host):
     host.write("/proc/self/mounts", "/dev/sdc1 /srv/finance\\040dept ext4 rw 0 0\n")
     assert storage.volumes(host)[0]["mount_point"] == "/srv/finance dept"
+
+
+def test_a_hung_mount_is_reported_and_the_others_still_measured(host, monkeypatch):
+    import threading
+
+    from diagnostics.probes import storage as storage_probe
+
+    stuck = threading.Event()
+    measured = host.statvfs
+
+    def statvfs(mount_point):
+        if mount_point == "/data":
+            stuck.wait()  # a dead NFS server never answers
+        return measured(mount_point)
+
+    monkeypatch.setattr(host, "statvfs", statvfs)
+    monkeypatch.setattr(storage_probe, "STATVFS_TIMEOUT", 0.3)
+    result = storage.run(host, ProbeSettings())
+    stuck.set()
+    assert result.status is Status.WARNING
+    assert result.summary == "/data could not be measured: no answer within 0.3 s"
+    assert result.details["volumes"][0]["free_percent"] == 50.0

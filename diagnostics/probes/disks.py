@@ -44,7 +44,9 @@ def run(host: Host, settings: ProbeSettings) -> Result:
     for disk, report in zip(disks, reports, strict=True):
         disk["smart"] = report
     details = {"disks": disks, "encrypted_volumes": encrypted, "locked_luks_devices": locked,
-               "smartctl": "installed" if smart_installed else "not installed"}
+               "smartctl": "installed" if smart_installed else "not installed",
+               # Without udev's database, models and serials come from sysfs alone.
+               "udev_database": host.exists("/run/udev/data")}
 
     missing = [e for e in settings.expected_disks if not any(_matches(d, e) for d in disks)]
     for expected in missing:

@@ -84,7 +84,7 @@ def _journal(host: Host, seconds: int) -> tuple[list[str] | None, str]:
     root = [] if host.is_live else [f"--root={host.root}"]
     result = host.run(["journalctl", *root, "-k", "--since", f"-{seconds}s", "-o", "json",
                        "-p", "err", "--no-pager", "-n", str(MAX_RECORDS)],
-                      timeout=6, limit=MAX_BYTES)
+                      timeout=4, limit=MAX_BYTES)
     if result.missing or result.timed_out:
         return None, result.error or "journalctl failed"
     if result.returncode != 0:
@@ -151,7 +151,7 @@ def _kmsg(host: Host, seconds: int) -> tuple[list[str] | None, str]:
 def _dmesg(host: Host, seconds: int) -> tuple[list[str] | None, str]:
     if not host.is_live:
         return None, "only on the live system"
-    result = host.run(["dmesg", "--raw", "--level=emerg,alert,crit,err"], timeout=5,
+    result = host.run(["dmesg", "--raw", "--level=emerg,alert,crit,err"], timeout=3,
                       limit=MAX_BYTES)
     if result.missing or result.timed_out:
         return None, result.error or "dmesg failed"

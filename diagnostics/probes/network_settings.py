@@ -131,7 +131,7 @@ def _nameservers(text: str) -> list[str]:
 
 
 def _addresses(host: Host, interface: str) -> tuple[list[dict], str | None]:
-    result = host.run(["ip", "-j", "addr", "show", "dev", interface], timeout=3,
+    result = host.run(["ip", "-j", "addr", "show", "dev", interface], timeout=2,
                       limit=256 * 1024)
     if result.ok:
         try:
@@ -154,7 +154,7 @@ def _addresses(host: Host, interface: str) -> tuple[list[dict], str | None]:
 
 
 def _neighbours(host: Host) -> dict[str, str]:
-    result = host.run(["ip", "-j", "neigh", "show"], timeout=3, limit=1 << 20)
+    result = host.run(["ip", "-j", "neigh", "show"], timeout=2, limit=1 << 20)
     if result.ok:
         try:
             return {n["dst"]: (n.get("state") or ["UNKNOWN"])[0]

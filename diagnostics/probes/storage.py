@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from diagnostics.host import Host
+from diagnostics.net import concurrently
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -21,6 +22,7 @@ PSEUDO_FILESYSTEMS = frozenset({
     "iso9660", "udf", "fuse.lxcfs", "fuse.gvfsd-fuse", "fuse.portal", "overlay.sys",
 })
 PSEUDO_PREFIXES = ("/proc", "/sys", "/dev", "/run")
+STATVFS_TIMEOUT = 3.0
 
 
 def volumes(host: Host) -> list[dict]:
@@ -51,8 +53,10 @@ def run(host: Host, settings: ProbeSettings) -> Result:
         if mount_point not in mounted:
             verdict.problem(Status.UNHEALTHY, f"Data volume {mount_point} is not mounted",
                             f"Check the disk behind {mount_point} and mount it again.")
-    for volume in found:
-        _measure(host, volume)
+    # A hung network mount blocks statvfs for good: measure each volume in its own thread.
+    measured = concurrently(lambda v: _measure(host, v["mount_point"]), found, STATVFS_TIMEOUT)
+    for volume, figures in zip(found, measured, strict=True):
+        volume.update(figures or {"error": f"no answer within {STATVFS_TIMEOUT:g} s"})
         _judge(verdict, volume, settings)
     system = next((v for v in found if v["mount_point"] == "/"), None)
     free = f"{system['free_percent']:.0f} % free on /" if system and "free_percent" in system \
@@ -61,17 +65,16 @@ def run(host: Host, settings: ProbeSettings) -> Result:
                           "free and writable", {"volumes": found})
 
 
-def _measure(host: Host, volume: dict) -> None:
+def _measure(host: Host, mount_point: str) -> dict:
     try:
-        st = host.statvfs(volume["mount_point"])
+        st = host.statvfs(mount_point)
     except OSError as exc:
-        volume["error"] = exc.strerror or str(exc)
-        return
-    volume.update(size_bytes=st.f_blocks * st.f_frsize, free_bytes=st.f_bavail * st.f_frsize,
-                  free_percent=round(100 * st.f_bavail / st.f_blocks, 1) if st.f_blocks else None,
-                  inodes=st.f_files,
-                  free_inodes_percent=round(100 * st.f_favail / st.f_files, 1)
-                  if st.f_files else None)
+        return {"error": exc.strerror or str(exc)}
+    return {"size_bytes": st.f_blocks * st.f_frsize, "free_bytes": st.f_bavail * st.f_frsize,
+            "free_percent": round(100 * st.f_bavail / st.f_blocks, 1) if st.f_blocks else None,
+            "inodes": st.f_files,
+            "free_inodes_percent": round(100 * st.f_favail / st.f_files, 1)
+            if st.f_files else None}
 
 
 def _judge(verdict: Verdict, volume: dict, settings: ProbeSettings) -> None:

@@ -36,7 +36,7 @@ def run(host: Host, settings: ProbeSettings) -> Result:
 def _systemd(host: Host, verdict: Verdict, required: tuple[str, ...]) -> dict:
     state: dict = {}
     result = host.run(["systemctl", "--failed", "--output=json", "--no-pager", "--plain"],
-                      timeout=5, limit=512 * 1024)
+                      timeout=3, limit=512 * 1024)
     try:
         failed = [u["unit"] for u in json.loads(result.stdout)] if result.ok else None
     except (json.JSONDecodeError, TypeError, KeyError):
@@ -53,7 +53,7 @@ def _systemd(host: Host, verdict: Verdict, required: tuple[str, ...]) -> dict:
                             "Look at 'systemctl status <unit>' and the journal for each failed "
                             "unit, fix the cause and restart it.")
     if required:
-        result = host.run(["systemctl", "is-active", *required], timeout=5, limit=64 * 1024)
+        result = host.run(["systemctl", "is-active", *required], timeout=3, limit=64 * 1024)
         answers = result.stdout.split()
         states = {u: answers[i] if i < len(answers) else "unknown"
                   for i, u in enumerate(required)}
@@ -71,7 +71,7 @@ def _dpkg(host: Host, verdict: Verdict) -> dict | None:
     if not host.exists("/var/lib/dpkg/status"):
         return None
     result = host.run(["dpkg", f"--admindir={host.path('/var/lib/dpkg')}", "--audit"],
-                      timeout=8, limit=256 * 1024)
+                      timeout=3, limit=256 * 1024)
     if result.missing:
         return None
     if result.returncode is None or (result.returncode != 0 and not result.stdout):
