@@ -121,6 +121,14 @@ def test_running_on_ups_is_a_warning_and_low_ups_unhealthy(host):
     assert result.summary == "Running on UPS0 at 7 %"
 
 
+def test_discharging_ups_without_a_mains_entry_is_a_warning(host):
+    host.write("/sys/class/power_supply/AC", None)
+    host.write("/sys/class/power_supply/UPS0/status", "Discharging")
+    result = power_supplies.run(host, SETTINGS)
+    assert result.status is Status.WARNING
+    assert result.summary == "Running on UPS0 at 100 %"
+
+
 def test_ipmi_power_supply_failure_is_unhealthy(host):
     host.write("/dev/ipmi0", "")
     host.command("ipmitool", "printf '%s\\n' "

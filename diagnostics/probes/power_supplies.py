@@ -36,7 +36,9 @@ def run(host: Host, settings: ProbeSettings) -> Result:
         if supply["health"] in BAD_HEALTH:
             verdict.problem(Status.UNHEALTHY, f"{name} health is {supply['health']}",
                             REPLACE_ACTION.format(name=name))
-        if supply["type"] in ("Battery", "UPS") and on_mains is False:
+        # Without a mains entry in sysfs, a discharging UPS is the sign of lost power.
+        on_battery = on_mains is False or (on_mains is None and supply["status"] == "Discharging")
+        if supply["type"] in ("Battery", "UPS") and on_battery:
             capacity = supply["capacity_percent"]
             status = (Status.UNHEALTHY if capacity is not None and capacity < LOW_BATTERY_PERCENT
                       else Status.WARNING)
