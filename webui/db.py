@@ -85,6 +85,24 @@ MIGRATIONS: tuple[str, ...] = (
         changed_by TEXT
     );
     """,
+    """
+    CREATE TABLE support_tickets (
+        id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        details TEXT NOT NULL,
+        package_job TEXT,
+        state TEXT NOT NULL CHECK (state IN ('waiting', 'ready', 'failed')),
+        bundle TEXT,
+        bundle_size INTEGER,
+        bundle_sha256 TEXT,
+        error TEXT,
+        uploaded_at REAL,
+        uploaded_by TEXT,
+        upload_answer TEXT
+    );
+    CREATE INDEX support_tickets_created ON support_tickets(created_at);
+    """,
 )
 
 
