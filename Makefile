@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench e2e-deps clean wheel
+.PHONY: run test lint bench system-deps clean wheel
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,16 +16,20 @@ run: $(STAMP)
 	$(BIN)/edge-webui init
 	$(BIN)/edge-webui serve
 
-e2e-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Debian packages the tests use: chromium (browser tests), umockdev (udev device trees).
+system-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v umockdev-run >/dev/null || missing="$$missing umockdev"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		else \
-			echo "chromium missing: run 'sudo apt-get install chromium' (browser tests will be skipped)"; \
+			echo "missing Debian packages:$$missing (run as root to install; those tests are skipped)"; \
 		fi; \
 	fi
 
-test: $(STAMP) e2e-deps
+test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -rs
 

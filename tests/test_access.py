@@ -83,6 +83,11 @@ def test_security_headers_on_every_response(client, url):
     assert response.headers["Referrer-Policy"]
 
 
+def test_static_files_are_public(client):
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200 and response.mimetype == "text/css"
+
+
 def test_healthz_is_public_and_says_boot_id(client):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok"

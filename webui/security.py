@@ -10,9 +10,10 @@ from flask import Flask, abort, current_app, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from webui import db
+from webui import connectivity, db
 from webui.access import bearer_token, is_api
 from webui.auth import sessions, tokens
+from webui.errors import problem
 from webui.htmx import is_htmx, redirect_to
 
 login_manager = LoginManager()
@@ -50,6 +51,8 @@ def _unauthorized():
 
 
 def _view_is_public() -> bool:
+    if request.endpoint == "static":
+        return True
     view = current_app_view()
     return view is None or getattr(view, "is_public", False)
 
@@ -66,6 +69,11 @@ def _gate():
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and (request.content_length or 0) > limit:
         abort(413, description=f"The request is larger than {limit // 1024} KiB.")
+    if is_api() and (bearer_token() is not None or request.path == "/metrics"):
+        # Remote management obeys the connectivity mode (SPEC F5); the local UI never does.
+        allowance = connectivity.allows("remote_management")
+        if not allowance:
+            return problem(403, allowance.reason, title="Refused by the connectivity mode")
     if not _view_is_public():
         if bearer_token() is not None and is_api() and not current_user.is_authenticated:
             abort(401, description="The token is unknown, revoked or expired.")
