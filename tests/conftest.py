@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from e2e_support import browser, browser_page, live_server  # noqa: F401
 from webui import create_app, db
 from webui.auth import users
+
+from e2e_support import browser, browser_page, live_server  # noqa: F401
 
 ADMIN_PASSWORD = "correct horse battery staple 42"
 VIEWER_PASSWORD = "viewer tangerine orbit lantern 7"

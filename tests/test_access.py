@@ -76,16 +76,17 @@ def test_viewer_does_not_see_users_in_navigation(client, auth):
 
 @pytest.mark.parametrize("url", ["/sign-in", "/healthz", "/static/css/app.css", "/missing"])
 def test_security_headers_on_every_response(client, url):
-    response = client.get(url)
-    csp = response.headers["Content-Security-Policy"]
+    with client.get(url) as response:
+        headers = response.headers
+    csp = headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"]
 
 
 def test_static_files_are_public(client):
-    response = client.get("/static/css/app.css")
-    assert response.status_code == 200 and response.mimetype == "text/css"
+    with client.get("/static/css/app.css") as response:
+        assert response.status_code == 200 and response.mimetype == "text/css"
 
 
 def test_healthz_is_public_and_says_boot_id(client):

@@ -1,8 +1,9 @@
 import pytest
 
-from conftest import ADMIN_PASSWORD, AuthActions, csrf_from, make_app
 from webui import db
 from webui.auth import users
+
+from conftest import ADMIN_PASSWORD, AuthActions, csrf_from, make_app
 
 
 def test_sign_in_lands_on_overview(client, auth):

@@ -1,6 +1,7 @@
 """First sign-in to a served device in Chromium, users, roles and accessibility."""
 
 import pytest
+
 from e2e_support import screenshot, serious_accessibility_violations, sign_in, start_server
 
 pytestmark = pytest.mark.e2e

@@ -1,10 +1,11 @@
 import re
 
 import pytest
-from conftest import AuthActions
 
 from webui import db
 from webui.auth import users
+
+from conftest import AuthActions
 
 
 def _one_time(html: str) -> str:
