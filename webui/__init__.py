@@ -32,7 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH", 1 << 20)
     app.config["VERSION"] = __version__
 
-    from webui import db, errors, instance, jobs, security, templating
+    from webui import connectivity, db, errors, instance, jobs, power, security, templating
 
     instance_dir = instance.ensure_dir(Path(app.config["INSTANCE"]))
     app.secret_key = instance.secret_key(instance_dir)
@@ -48,10 +48,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from webui.auth import bp as auth_bp
     from webui.dashboard import bp as dashboard_bp
     from webui.dashboard import placeholder_bp
+    from webui.metrics import bp as metrics_bp
     from webui.users import bp as users_bp
 
-    for blueprint in (auth_bp, dashboard_bp, placeholder_bp, users_bp, audit_bp, api_bp):
+    for blueprint in (auth_bp, dashboard_bp, placeholder_bp, users_bp, audit_bp, api_bp,
+                      metrics_bp):
         app.register_blueprint(blueprint)
+    from webui import troubleshooting
+    troubleshooting.init_app(app)
+    connectivity.init_app(app)
+    power.init_app(app)
 
     app.extensions["jobs"].mark_orphans()
     return app

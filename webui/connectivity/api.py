@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from flask import jsonify
+from flask_login import current_user
+
+from webui import db
+from webui.api.helpers import json_body, require_admin
+from webui.connectivity import api_bp, service
+from webui.errors import problem
+
+
+def _answer(**extra):
+    state = service.state(db.get_db())
+    return jsonify(**state.to_dict(), **extra)
+
+
+@api_bp.route("")
+def get_mode():
+    return _answer()
+
+
+@api_bp.route("", methods=["PUT"])
+def put_mode():
+    require_admin()
+    mode = json_body().get("mode")
+    if not isinstance(mode, str) or mode not in service.MODES:
+        rule = f"one of {', '.join(service.MODES)}"
+        return problem(422, f"mode: {rule}", errors=[{"field": "mode", "rule": rule}],
+                       allowed=list(service.MODES))
+    try:
+        change = service.change(mode, current_user.actor)
+    except service.ModeChangeInProgress as exc:
+        return problem(409, str(exc))
+    if not change.ok:
+        failed = change.failed_hook
+        return problem(409, f"The hook {failed.name} failed ({failed.outcome}); the mode "
+                            f"{service.LABELS[change.previous]} was restored.",
+                       title="Connectivity hook failed", **change.to_dict())
+    return _answer(hooks=change.to_dict()["hooks"])

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from diagnostics import Host, system
+from webui import db
+from webui.access import admin_required
+from webui.power import bp, service
+from webui.power.backends import PowerError
+from webui.power.forms import DELAY_LABELS, PowerForm
+from webui.templating import local_time
+
+
+def _page(status: int = 200, form: PowerForm | None = None, error: str | None = None):
+    return render_template("power/page.html", power=service.overview(db.get_db()),
+                           form=form or PowerForm(), error=error), status
+
+
+@bp.route("/")
+def page():
+    return _page()
+
+
+@bp.route("/confirm")
+@admin_required
+def confirm():
+    form = PowerForm(formdata=request.args, meta={"csrf": False})
+    if not form.validate():
+        return _page(422, form=form)
+    delay = form.delay_minutes.data
+    return render_template("power/confirm.html", form=form, backend=service.configured_backend(),
+                           label=service.ACTION_LABELS[form.action.data],
+                           when=DELAY_LABELS.get(delay, f"In {delay} minutes"),
+                           at=db.now() + delay * 60 if delay else None)
+
+
+@bp.route("/", methods=["POST"])
+@admin_required
+def submit():
+    form = PowerForm()
+    if not form.validate_on_submit():
+        return _page(422, form=form)
+    try:
+        recorded = service.request(db.get_db(), service.configured_backend(), form.action.data,
+                                   form.delay_minutes.data, form.message.data,
+                                   current_user.actor)
+    except service.PowerConflict as exc:
+        return _page(409, form=form, error=str(exc))
+    except PowerError as exc:
+        return _page(502, form=form, error=str(exc))
+    if recorded.immediate:
+        return redirect(url_for("power.restarting", action=recorded.action), code=303)
+    flash(f"{recorded.label} scheduled for {service.clock_time(recorded.at)}.", "success")
+    return redirect(url_for("power.page"), code=303)
+
+
+@bp.route("/cancel", methods=["POST"])
+@admin_required
+def cancel():
+    try:
+        cancelled = service.cancel(db.get_db(), service.configured_backend(), current_user.actor)
+    except service.NothingScheduled as exc:
+        flash(str(exc), "info")
+    except PowerError as exc:
+        flash(f"Not cancelled: {exc}", "error")
+    else:
+        flash(f"The scheduled {cancelled.label.lower()} is cancelled.", "success")
+    return redirect(url_for("power.page"), code=303)
+
+
+@bp.route("/restarting")
+def restarting():
+    action = request.args.get("action", "restart")
+    if action not in service.ACTIONS:
+        abort(404)
+    return render_template("power/restarting.html", action=action,
+                           backend=service.configured_backend(),
+                           boot_id=system.boot_id(Host()))
+
+
+def scheduled_banner() -> dict | None:
+    """A scheduled restart or shut down, on every page, with Cancel for administrators."""
+    pending = service.scheduled(db.get_db())
+    if pending is None:
+        return None
+    verb = "restarts" if pending.action == "restart" else "shuts down"
+    text = Markup("{} {} at {}, requested by {}.").format(
+        current_app.config["DEVICE_NAME"], verb, local_time(pending.at), pending.requested_by)
+    if pending.message:
+        text += Markup(" Message: “{}”").format(pending.message)
+    banner = {"level": "warning", "title": f"{pending.label} scheduled.", "text": text,
+              "link": {"url": url_for("power.page"), "label": "Power"}}
+    if current_user.is_admin:
+        banner["action"] = {"url": url_for("power.cancel"),
+                            "label": f"Cancel {pending.label.lower()}"}
+    return banner
+
+
+def dry_run_banner() -> dict | None:
+    """Say on every page that power actions are only simulated."""
+    if not service.configured_backend().simulated:
+        return None
+    return {"level": "info", "title": "Power actions are simulated.",
+            "text": "The dry-run power backend records restart and shut down requests but "
+                    "never carries them out."}
+
+
+def card() -> dict:
+    """The overview card: the scheduled action and restart-required reasons."""
+    return service.overview(db.get_db())
