@@ -182,7 +182,7 @@ def _measure(work: str) -> str:
         "A path search is answered from the blocks that contain the text: it is fast when the "
         "page fills early, as above. A path that matches nothing reads the whole file "
         f"(`file-123456789`: median {rare_median:.0f} ms, slowest {rare_max:.0f} ms for this "
-        "file); after its page is filled a path search counts on for at most 16 MiB more and "
+        "file); after its page is filled a path search counts on for at most 8 MiB more and "
         "then reports its total as a lower bound (`total_exact: false`).",
     ])
 

@@ -3,11 +3,12 @@ before, during and after indexing, in bounded memory."""
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 
 import pytest
 
-from diagnostics.copylogs import CopyLogStore
+from diagnostics.copylogs import CopyLogStore, index
 
 CASES = [("UploadErrorCloudHttp", "409"), ("UploadErrorCloudHttp", "400"),
          ("UploadErrorWin32", "32"), ("UploadErrorDataValidationError", "0"),
@@ -87,10 +88,10 @@ def test_pages_and_filters_with_a_partial_index(big_log, tmp_path):
     root, expected = big_log
     store = CopyLogStore([str(root)], str(tmp_path / "idx"))
     log_id = store.list()[0].id
-    store.close()  # the build stops, and saves, after its first block
+    store.close()  # the build stops, and saves, after its first range
     store.ensure_index(log_id)
     status = store.index_status(log_id)
-    assert status["state"] == "partial" and 0 < status["indexed_bytes"] < 2 << 20
+    assert status["state"] == "partial" and 0 < status["indexed_bytes"] < status["size"]
     for filters in FILTERS[:3]:
         check_pages(store, log_id, expected, filters)
 
@@ -117,6 +118,20 @@ def test_export_streams_every_matching_entry(big_log, tmp_path):
     store.ensure_index(log_id)
     exported = [e.path for e in store.iter_entries(log_id, code="400")]
     assert exported == wanted(expected, {"code": "400"})
+
+
+def test_parallel_indexing_matches(big_log, tmp_path, monkeypatch):
+    root, expected = big_log
+    monkeypatch.setattr(index, "PARALLEL_MIN_BYTES", 1 << 20)
+    monkeypatch.setattr(index, "SEGMENT_BYTES", 8 << 20)
+    monkeypatch.setattr(index, "MAX_WORKERS", 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    store = CopyLogStore([str(root)], str(tmp_path / "idx"))
+    log_id = store.list()[0].id
+    store.ensure_index(log_id)
+    assert store.summary(log_id).entries == len(expected)
+    for filters in FILTERS[:3]:
+        check_pages(store, log_id, expected, filters)
 
 
 def test_memory_stays_bounded(big_log, tmp_path):

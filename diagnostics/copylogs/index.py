@@ -10,12 +10,14 @@ progress can use it and an interrupted build resumes.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,9 @@ from diagnostics.copylogs.formats import MAX_ELEMENT, Format, Key
 VERSION = 1
 BLOCK_BYTES = MAX_ELEMENT
 CHECKPOINT_BYTES = 128 << 20
+SEGMENT_BYTES = 32 << 20
+PARALLEL_MIN_BYTES = 256 << 20
+MAX_WORKERS = 4
 HASH_BYTES = 4096
 MAX_PROBLEMS = 20
 
@@ -137,19 +142,20 @@ def _anchor(fd: int, index: Index) -> str:
 
 
 def scan(fmt: Format, fd: int, start: int, end: int, problem: Callable[[str], None],
-         truncated: Callable[[str], None]) -> Iterator[tuple[int, bytes]]:
+         truncated: Callable[[str], None] | None) -> Iterator[tuple[int, bytes]]:
     """Blocks ``(offset, bytes)`` covering the entries of file bytes [start, end).
 
     Each block ends before an entry's start tag or at ``end``. An entry of ``BLOCK_BYTES`` or
-    more is skipped (reported through ``problem``); a last entry cut off at ``end`` is left
-    out (reported through ``truncated``). At most ``BLOCK_BYTES`` are read at a time.
+    more is skipped (reported through ``problem``). When ``end`` is the end of the file
+    (``truncated`` given), a last entry cut off there is left out and reported. At most
+    ``BLOCK_BYTES`` are read at a time.
     """
     pos = start
     while True:
         want = min(BLOCK_BYTES, end - pos)
         data = os.pread(fd, want, pos) if want > 0 else b""
         if len(data) < want or pos + len(data) >= end:
-            yield pos, _without_cut_tail(fmt, data, pos, truncated)
+            yield pos, _without_cut_tail(fmt, data, pos, truncated) if truncated else data
             return
         cut = fmt.last_start(data)
         if cut <= 0 and data.startswith(fmt.marker):
@@ -171,44 +177,113 @@ def _without_cut_tail(fmt: Format, buf: bytes, pos: int,
     starts = fmt.starts(buf)
     if starts and fmt.element_end(buf[starts[-1]:]) < 0:
         truncated(f"the log ends inside the entry at byte {pos + starts[-1]} (truncated or still "
-                "being written); the complete entries before it are kept")
+                  "being written); the complete entries before it are kept")
         return buf[:starts[-1]]
     return buf
 
 
+@dataclass
+class _Segment:
+    """Counts of the blocks of one byte range: ``blocks`` holds (offset, length, key counts)."""
+
+    end: int
+    blocks: list[tuple[int, int, list[tuple[Key, int]]]]
+    problems: list[str]
+    truncated: str | None
+
+
+def _count_segment(fmt: Format, fd: int, start: int, end: int, final: bool) -> _Segment:
+    problems: list[str] = []
+    cut: list[str] = []
+    blocks = [(offset, len(data), list(fmt.key_counts(data).items()))
+              for offset, data in scan(fmt, fd, start, end, problems.append,
+                                       cut.append if final else None)]
+    scanned = blocks[-1][0] + blocks[-1][1] if blocks else start
+    return _Segment(scanned, blocks, problems, cut[0] if cut else None)
+
+
+def _count_segment_in_child(job: tuple[str, str, str, int, int, bool]) -> _Segment:
+    """Worker-process side of :func:`_count_segment`: opens the file itself, inside its root."""
+    from diagnostics.copylogs.discover import open_in_root
+    from diagnostics.copylogs.formats import FORMATS
+
+    root_real, relpath, fmt_name, start, end, final = job
+    fd = open_in_root(root_real, relpath)
+    try:
+        return _count_segment(FORMATS[fmt_name], fd, start, end, final)
+    finally:
+        os.close(fd)
+
+
+def _segments(fmt: Format, fd: int, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) cut into ranges of about ``SEGMENT_BYTES`` that begin at entry starts."""
+    bounds = [start]
+    for nominal in range(start + SEGMENT_BYTES, end, SEGMENT_BYTES):
+        found = fmt.start.search(os.pread(fd, BLOCK_BYTES, nominal))
+        if found and nominal + found.start() > bounds[-1]:
+            bounds.append(nominal + found.start())
+    bounds.append(end)
+    return list(zip(bounds, bounds[1:], strict=False))
+
+
 def update(index: Index, fmt: Format, fd: int, save: Callable[[Index], None],
-           cancel: threading.Event | None = None) -> Index:
-    """Extend ``index`` from its ``scanned_until`` to the end of the file, saving as it goes."""
-    key_ids = {key: i for i, key in enumerate(index.keys)}
+           cancel: threading.Event | None = None,
+           source: tuple[str, str] | None = None) -> Index:
+    """Extend ``index`` from its ``scanned_until`` to the end of the file, saving as it goes.
+
+    With ``source`` (root, path inside it) and at least ``PARALLEL_MIN_BYTES`` to read on a
+    machine with several CPUs, ranges are counted by worker processes, merged in file order.
+    """
     end = os.fstat(fd).st_size
+    ranges = _segments(fmt, fd, index.scanned_until, end)
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if source is not None and workers > 1 and end - index.scanned_until >= PARALLEL_MIN_BYTES:
+        jobs = [(*source, fmt.name, a, b, b == end) for a, b in ranges]
+        with concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = _merge(index, fd, pool.map(_count_segment_in_child, jobs), save, cancel)
+            if not done:
+                pool.shutdown(cancel_futures=True)
+    else:
+        done = _merge(index, fd, (_count_segment(fmt, fd, a, b, b == end) for a, b in ranges),
+                      save, cancel)
+    index.complete = done
+    index.anchor_sha = _anchor(fd, index)
+    save(index)
+    return index
+
+
+def _merge(index: Index, fd: int, segments: Iterable[_Segment], save: Callable[[Index], None],
+           cancel: threading.Event | None) -> bool:
+    """Append counted segments to ``index`` in order; False when cancelled first."""
+    key_ids = {key: i for i, key in enumerate(index.keys)}
     next_save = index.scanned_until + CHECKPOINT_BYTES
     first = index.entries
     index.truncated = None
-    for offset, data in scan(fmt, fd, index.scanned_until, end, index.add_problem,
-                             lambda text: setattr(index, "truncated", text)):
-        counts: dict[int, int] = {}
-        for key, n in fmt.key_counts(data).items():
-            if key not in key_ids:
-                key_ids[key] = len(index.keys)
-                index.keys.append(key)
-            counts[key_ids[key]] = n
-        count = sum(counts.values())
-        if count:
-            index.blocks.append(Block(offset, len(data), first, count, counts))
-            first += count
-        index.scanned_until = offset + len(data)
+    for segment in segments:
+        for offset, length, key_counts in segment.blocks:
+            counts: dict[int, int] = {}
+            for key, n in key_counts:
+                key = tuple(key)
+                if key not in key_ids:
+                    key_ids[key] = len(index.keys)
+                    index.keys.append(key)
+                counts[key_ids[key]] = n
+            count = sum(counts.values())
+            if count:
+                index.blocks.append(Block(offset, length, first, count, counts))
+                first += count
+        for problem in segment.problems:
+            index.add_problem(problem)
+        index.truncated = segment.truncated
+        index.scanned_until = segment.end
+        if cancel is not None and cancel.is_set():
+            return False
         if index.scanned_until >= next_save:
             index.anchor_sha = _anchor(fd, index)
             save(index)
             next_save = index.scanned_until + CHECKPOINT_BYTES
-        if cancel is not None and cancel.is_set():
-            index.anchor_sha = _anchor(fd, index)
-            save(index)
-            return index
-    index.complete = True
-    index.anchor_sha = _anchor(fd, index)
-    save(index)
-    return index
+    return True
 
 
 def load(path: str) -> Index | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import collections
 import hashlib
+import itertools
 import os
 import threading
 import time
@@ -27,7 +28,7 @@ from diagnostics.copylogs.index import Index
 from diagnostics.copylogs.models import CopyLog, CopyLogError, Entry, Page
 
 TAIL_BYTES = 64 << 10
-PATH_SEARCH_BUDGET = 16 << 20
+PATH_SEARCH_BUDGET = 8 << 20
 DISCOVERY_TTL = 10.0
 MAX_PER_PAGE = 1000
 _CACHED_INDEXES = 16
@@ -215,7 +216,8 @@ class CopyLogStore:
             index = indexing.reusable(indexing.load(path), fmt, fd) or indexing.fresh(fmt, fd)
             if index.complete:
                 return
-            indexing.update(index, fmt, fd, lambda idx: indexing.store(path, idx), self._cancel)
+            indexing.update(index, fmt, fd, lambda idx: indexing.store(path, idx), self._cancel,
+                            (candidate.root_real, candidate.target))
         except CopyLogError:
             return
         finally:
@@ -342,7 +344,10 @@ class _Reader:
             return block.count
         return sum(n for key_id, n in block.keys.items() if self._matches_key(key_id))
 
-    def _entries_in(self, offset: int, data: bytes, first: int) -> Iterator[Entry]:
+    def _entries_in(self, offset: int, data: bytes, first: int,
+                    skip: int = 0) -> Iterator[Entry]:
+        """Matching entries of a block; without a path search, the first ``skip`` matches are
+        passed over unread."""
         lowered = data.lower() if self.needle is not None and b"&#" not in data else None
         if lowered is not None and self.needle not in lowered:
             return
@@ -354,6 +359,9 @@ class _Reader:
         keys = self.fmt.keys(data) if self.key_filter is not None else None
         for i in candidates:
             if keys is not None and not self.key_filter(keys[i]):
+                continue
+            if skip:
+                skip -= 1
                 continue
             a, b = spans[i]
             entry = self.fmt.entry(data[a:b], offset + a, first + i)
@@ -403,11 +411,12 @@ class _Reader:
                     exact = False
                     break
             data = os.pread(self.fd, block.length, block.offset)
-            matched = self._entries_in(block.offset, data, block.first)
             if self.q is None:
-                skip = _take(matched, skip, per_page, found)
+                found.extend(itertools.islice(
+                    self._entries_in(block.offset, data, block.first, skip), per_page - len(found)))
+                skip = 0
             else:
-                for entry in matched:
+                for entry in self._entries_in(block.offset, data, block.first):
                     total += 1
                     if skip:
                         skip -= 1
@@ -421,7 +430,9 @@ class _Reader:
                     if skip >= n:
                         skip -= n
                     else:
-                        skip = _take(self._entries_in(offset, data, first), skip, per_page, found)
+                        found.extend(itertools.islice(self._entries_in(
+                            offset, data, first, skip), per_page - len(found)))
+                        skip = 0
                 else:
                     for entry in self._entries_in(offset, data, first):
                         total += 1
@@ -445,18 +456,6 @@ def _holding(lowered: bytes, needle: bytes, starts: list[int]) -> Iterator[int]:
             yield i
             last = i
         pos = lowered.find(needle, max(pos + 1, starts[i + 1] if i + 1 < len(starts) else 0))
-
-
-def _take(matched: Iterator[Entry], skip: int, per_page: int, found: list[Entry]) -> int:
-    """Skip ``skip`` entries then fill ``found`` up to ``per_page``; returns the skip left."""
-    for entry in matched:
-        if skip:
-            skip -= 1
-        elif len(found) < per_page:
-            found.append(entry)
-        else:
-            break
-    return skip
 
 
 def _ignore(_text: str) -> None:
