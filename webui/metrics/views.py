@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from flask import Response, abort, current_app
+from flask_login import current_user
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from webui import db
+from webui.metrics import bp
+from webui.metrics.service import DeviceCollector
+
+
+@bp.route("/metrics")
+def metrics():
+    # Any token may scrape; people need the administrator role.
+    if current_user.via == "session" and not current_user.is_admin:
+        abort(403, description="Metrics are for API tokens and administrators.")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DeviceCollector(db.get_db(), current_app.config["DEVICE_NAME"],
+                                      current_app.config["VERSION"],
+                                      current_app.config["INSTANCE"]))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
