@@ -56,10 +56,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     connectivity.init_app(app)
     power.init_app(app)
-    from webui import troubleshooting
-    troubleshooting.init_app(app)
-    connectivity.init_app(app)
-    power.init_app(app)
 
     app.extensions["jobs"].mark_orphans()
     return app
