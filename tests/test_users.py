@@ -135,3 +135,15 @@ def test_api_rejects_non_json(client, auth):
     response = auth.api("POST", "/api/v1/tokens", None, data="name=x",
                         content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
+
+
+def test_openapi_describes_every_api_route(app, client, auth):
+    auth.sign_in_viewer()
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+            assert path in document["paths"], rule.rule
+    status = document["paths"]["/api/v1/status"]["get"]
+    assert status["summary"].startswith("Device name")

@@ -2,30 +2,39 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, jsonify, request, url_for
+from flask import abort, current_app, jsonify, request, url_for
 from flask_login import current_user
 
 from webui import audit, db
-from webui.api import bp
+from webui.api import bp, openapi
 from webui.api.helpers import FieldError, json_body, require_admin
 from webui.audit.views import filters_from
 from webui.auth import tokens, users
 from webui.dashboard import service as dashboard
 
 
+@bp.route("/openapi.json")
+def openapi_document():
+    """This API's OpenAPI 3.1 description."""
+    return jsonify(openapi.document(current_app))
+
+
 @bp.route("/status")
 def status():
+    """Device name, software version, uptime and boot id."""
     return jsonify(dashboard.status())
 
 
 @bp.route("/tokens")
 def list_tokens():
+    """API tokens with their role, expiry and last use (never the token itself)."""
     require_admin()
     return jsonify(tokens=[tokens.token_dict(r) for r in tokens.all_tokens(db.get_db())])
 
 
 @bp.route("/tokens", methods=["POST"])
 def create_token():
+    """Create a token ``{name, role, expires_days}``; the answer shows it once."""
     require_admin()
     body = json_body()
     name = body.get("name")
@@ -49,6 +58,7 @@ def create_token():
 
 @bp.route("/tokens/<int:token_id>", methods=["DELETE"])
 def revoke_token(token_id: int):
+    """Revoke a token."""
     require_admin()
     if not tokens.revoke(db.get_db(), token_id):
         abort(404, description="No such active token.")
@@ -58,6 +68,7 @@ def revoke_token(token_id: int):
 
 @bp.route("/users")
 def list_users():
+    """Accounts and their roles."""
     require_admin()
     fields = ("id", "username", "role", "must_change_password", "created_at",
               "password_changed_at")
@@ -66,6 +77,7 @@ def list_users():
 
 @bp.route("/audit")
 def audit_log():
+    """Audit entries, newest first; filters ``user``, ``action``, ``from``, ``to`` (dates)."""
     filters, errors = filters_from(request.args)
     if errors:
         field, rule = next(iter(errors.items()))
