@@ -56,6 +56,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     connectivity.init_app(app)
     power.init_app(app)
+    from webui import copylogs
+    copylogs.init_app(app)
 
     app.extensions["jobs"].mark_orphans()
     return app

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import abort, jsonify, request
+
+from diagnostics.copylogs import CopyLogError
+from webui.api.helpers import FieldError
+from webui.copylogs import api_bp, service
+from webui.copylogs.service import InvalidFilter
+from webui.copylogs.views import log_or_404
+
+
+@api_bp.route("")
+def list_logs():
+    try:
+        sort, order = service.parse_sort(request.args)
+    except InvalidFilter as exc:
+        raise FieldError(exc.field, exc.rule) from None
+    return jsonify(logs=[copy_log.to_dict() for copy_log in service.list_logs(sort, order)])
+
+
+@api_bp.route("/<log_id>")
+def get_log(log_id: str):
+    copy_log = log_or_404(log_id)
+    service.start_indexing(copy_log)
+    return jsonify(**copy_log.to_dict(),
+                   categories=[asdict(row) for row in service.category_rows(copy_log)],
+                   codes=[asdict(row) for row in service.code_rows(copy_log)],
+                   index=service.index_progress(copy_log.id))
+
+
+@api_bp.route("/<log_id>/entries")
+def entries(log_id: str):
+    copy_log = log_or_404(log_id)
+    service.start_indexing(copy_log)
+    page, reason = None, copy_log.error
+    try:
+        query = service.parse_query(request.args, copy_log)
+        if reason is None:
+            page = service.entries_page(copy_log, query)
+    except InvalidFilter as exc:
+        raise FieldError(exc.field, exc.rule) from None
+    except CopyLogError as exc:
+        reason = str(exc)
+    if page is None:
+        abort(409, description=f"This copy log cannot be read: {reason}")
+    return jsonify(page.to_dict())
