@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import RadioField, SelectChoice
 
 from webui.connectivity.service import LABELS, MODES
 
 
 class ModeForm(FlaskForm):
-    mode = RadioField("Connectivity mode", choices=[(m, LABELS[m]) for m in MODES])
+    mode = RadioField("Connectivity mode", choices=[SelectChoice(m, LABELS[m]) for m in MODES])

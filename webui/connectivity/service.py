@@ -40,7 +40,7 @@ CAPABILITY_LABELS = {
 
 SETTING_KEY = "connectivity_mode"
 STATE_FILE = "connectivity-mode"
-LOCK_FILE = ".connectivity-mode.lock"
+LOCK_FILE = "connectivity-mode.lock"
 HOOKS_SUBDIR = "connectivity.d"
 # The names run-parts accepts: editor backups and package-manager leftovers never run.
 HOOK_NAME = re.compile(r"^[A-Za-z0-9_-]+$")

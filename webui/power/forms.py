@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import ValidationError
 
 from webui.power.service import ACTION_LABELS, ACTIONS, DELAYS, message_problem
@@ -8,9 +8,9 @@ DELAY_LABELS = {0: "Now", 1: "In 1 minute"}
 
 
 class PowerForm(FlaskForm):
-    action = SelectField("Action", choices=[(a, ACTION_LABELS[a]) for a in ACTIONS])
+    action = SelectField("Action", choices=[SelectChoice(a, ACTION_LABELS[a]) for a in ACTIONS])
     delay_minutes = SelectField("When", coerce=int, default=0, choices=[
-        (d, DELAY_LABELS.get(d, f"In {d} minutes")) for d in DELAYS])
+        SelectChoice(d, DELAY_LABELS.get(d, f"In {d} minutes")) for d in DELAYS])
     message = StringField("Message to signed-in users (optional)", default="",
                           filters=[lambda value: (value or "").strip()])
 
