@@ -4,6 +4,7 @@ before, during and after indexing, in bounded memory."""
 from __future__ import annotations
 
 import os
+import sys
 import tracemalloc
 
 import pytest
@@ -120,12 +121,15 @@ def test_export_streams_every_matching_entry(big_log, tmp_path):
     assert exported == wanted(expected, {"code": "400"})
 
 
-def test_parallel_indexing_matches(big_log, tmp_path, monkeypatch):
+@pytest.mark.parametrize("python", [sys.executable, "/bin/false"])
+def test_parallel_indexing_matches(big_log, tmp_path, monkeypatch, python):
+    """Worker processes, or this process alone when they fail, give the same index."""
     root, expected = big_log
     monkeypatch.setattr(index, "PARALLEL_MIN_BYTES", 1 << 20)
     monkeypatch.setattr(index, "SEGMENT_BYTES", 8 << 20)
     monkeypatch.setattr(index, "MAX_WORKERS", 2)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(index.sys, "executable", python)
     store = CopyLogStore([str(root)], str(tmp_path / "idx"))
     log_id = store.list()[0].id
     store.ensure_index(log_id)

@@ -10,16 +10,18 @@ progress can use it and an interrupted build resumes.
 
 from __future__ import annotations
 
-import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import json
-import multiprocessing
 import os
+import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from diagnostics.copylogs.formats import MAX_ELEMENT, Format, Key
 
@@ -183,7 +185,7 @@ def _without_cut_tail(fmt: Format, buf: bytes, pos: int,
 
 
 @dataclass
-class _Segment:
+class Segment:
     """Counts of the blocks of one byte range: ``blocks`` holds (offset, length, key counts)."""
 
     end: int
@@ -192,27 +194,62 @@ class _Segment:
     truncated: str | None
 
 
-def _count_segment(fmt: Format, fd: int, start: int, end: int, final: bool) -> _Segment:
+def count_segment(fmt: Format, fd: int, start: int, end: int, final: bool) -> Segment:
+    """Counts of the blocks of file bytes [start, end); ``final`` when ``end`` is the file's end."""
     problems: list[str] = []
     cut: list[str] = []
     blocks = [(offset, len(data), list(fmt.key_counts(data).items()))
               for offset, data in scan(fmt, fd, start, end, problems.append,
                                        cut.append if final else None)]
     scanned = blocks[-1][0] + blocks[-1][1] if blocks else start
-    return _Segment(scanned, blocks, problems, cut[0] if cut else None)
+    return Segment(scanned, blocks, problems, cut[0] if cut else None)
 
 
-def _count_segment_in_child(job: tuple[str, str, str, int, int, bool]) -> _Segment:
-    """Worker-process side of :func:`_count_segment`: opens the file itself, inside its root."""
-    from diagnostics.copylogs.discover import open_in_root
-    from diagnostics.copylogs.formats import FORMATS
+class WorkerFailed(Exception):
+    """A worker process of a parallel build died or answered nonsense."""
 
-    root_real, relpath, fmt_name, start, end, final = job
-    fd = open_in_root(root_real, relpath)
+
+def _in_workers(source: tuple[str, str], fmt: Format, ranges: list[tuple[int, int, bool]],
+                workers: int) -> Iterator[Segment]:
+    """Segments of ``ranges`` counted by ``workers`` processes, each taking a contiguous share,
+    yielded in file order."""
+    share = -(-len(ranges) // workers)
+    groups = [ranges[i:i + share] for i in range(0, len(ranges), share)]
+    running: list[tuple[subprocess.Popen[str], queue.Queue[str]]] = []
     try:
-        return _count_segment(FORMATS[fmt_name], fd, start, end, final)
+        for group in groups:
+            proc = subprocess.Popen([sys.executable, "-m", "diagnostics.copylogs.worker"],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+            assert proc.stdin is not None and proc.stdout is not None
+            lines: queue.Queue[str] = queue.Queue()
+            # a reader per worker keeps every pipe drained while earlier ranges are merged
+            threading.Thread(target=_drain, args=(proc.stdout, lines), daemon=True).start()
+            running.append((proc, lines))
+            with proc.stdin:
+                proc.stdin.write(json.dumps({"root": source[0], "path": source[1],
+                                             "format": fmt.name, "ranges": group}) + "\n")
+        for (proc, lines), group in zip(running, groups, strict=True):
+            for _ in group:
+                line = lines.get()
+                if not line:
+                    raise WorkerFailed(f"worker exited with {proc.wait()}")
+                try:
+                    yield Segment(**json.loads(line))
+                except (ValueError, TypeError) as exc:
+                    raise WorkerFailed("worker answered nonsense") from exc
     finally:
-        os.close(fd)
+        for proc, _ in running:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
+def _drain(stream: IO[str], lines: queue.Queue[str]) -> None:
+    with stream:
+        for line in stream:
+            lines.put(line)
+    lines.put("")
 
 
 def _segments(fmt: Format, fd: int, start: int, end: int) -> list[tuple[int, int]]:
@@ -232,28 +269,37 @@ def update(index: Index, fmt: Format, fd: int, save: Callable[[Index], None],
     """Extend ``index`` from its ``scanned_until`` to the end of the file, saving as it goes.
 
     With ``source`` (root, path inside it) and at least ``PARALLEL_MIN_BYTES`` to read on a
-    machine with several CPUs, ranges are counted by worker processes, merged in file order.
+    machine with several CPUs, ranges are counted by worker processes
+    (:mod:`diagnostics.copylogs.worker`) and merged in file order; if a worker fails, this
+    process carries on alone.
     """
     end = os.fstat(fd).st_size
-    ranges = _segments(fmt, fd, index.scanned_until, end)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    done = False
     if source is not None and workers > 1 and end - index.scanned_until >= PARALLEL_MIN_BYTES:
-        jobs = [(*source, fmt.name, a, b, b == end) for a, b in ranges]
-        with concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            done = _merge(index, fd, pool.map(_count_segment_in_child, jobs), save, cancel)
-            if not done:
-                pool.shutdown(cancel_futures=True)
-    else:
-        done = _merge(index, fd, (_count_segment(fmt, fd, a, b, b == end) for a, b in ranges),
-                      save, cancel)
-    index.complete = done
+        ranges = [(a, b, b == end) for a, b in _segments(fmt, fd, index.scanned_until, end)]
+        try:
+            with contextlib.closing(_in_workers(source, fmt, ranges, workers)) as segments:
+                done = _merge(index, fd, segments, save, cancel)
+        except (OSError, WorkerFailed):
+            pass  # carry on in this process from wherever the workers got to
+        if cancel is not None and cancel.is_set():
+            return _finish(index, fd, save, False)
+    if not done:
+        segments = (count_segment(fmt, fd, a, b, b == end)
+                    for a, b in _segments(fmt, fd, index.scanned_until, end))
+        done = _merge(index, fd, segments, save, cancel)
+    return _finish(index, fd, save, done)
+
+
+def _finish(index: Index, fd: int, save: Callable[[Index], None], complete: bool) -> Index:
+    index.complete = complete
     index.anchor_sha = _anchor(fd, index)
     save(index)
     return index
 
 
-def _merge(index: Index, fd: int, segments: Iterable[_Segment], save: Callable[[Index], None],
+def _merge(index: Index, fd: int, segments: Iterable[Segment], save: Callable[[Index], None],
            cancel: threading.Event | None) -> bool:
     """Append counted segments to ``index`` in order; False when cancelled first."""
     key_ids = {key: i for i, key in enumerate(index.keys)}

@@ -1,0 +1,382 @@
+"""Support packages on the web: create, follow, list, download, delete, keep N, clean up."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import threading
+import time
+import zipfile
+from collections import namedtuple
+from pathlib import Path
+
+import pytest
+
+from diagnostics.collect import DEFAULT, CollectContext, ExtraItem, PackageError
+from diagnostics.collect.archive import PackageWriter
+from webui import db
+from webui.support import service
+
+from conftest import make_app
+
+API = "/api/v1/support/packages"
+PAGE = "/troubleshooting/support/"
+DiskUsage = namedtuple("DiskUsage", "total used free")
+
+
+def finished(client, path: str, field: str = "state", waiting=("queued", "running")) -> dict:
+    """Poll an API resource until it leaves the waiting states; answers its last body."""
+    for _ in range(1200):
+        body = client.get(path).get_json()
+        if body[field] not in waiting:
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"{path} still {body[field]}")
+
+
+def make_package(auth, collectors=("system",), **options) -> dict:
+    """Create a package through the API and wait until it is done."""
+    response = auth.api("POST", API, {"collectors": list(collectors), **options})
+    assert response.status_code == 202, response.get_json()
+    return finished(auth.client, response.headers["Location"])
+
+
+def download(client, path: str):
+    """GET a file and close the streamed response; answers (response, body)."""
+    with client.get(path) as response:
+        return response, response.get_data()
+
+
+def package_files(app) -> list[str]:
+    directory = service.package_dir(app)
+    return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+
+
+def audit_actions(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        rows = db.get_db().execute("SELECT action, outcome FROM audit ORDER BY id").fetchall()
+    return [(r["action"], r["outcome"]) for r in rows]
+
+
+class SlowProducer:
+    """An app item that trickles bytes until told to stop: a package that keeps running."""
+
+    def __init__(self):
+        self.started = threading.Event()
+        self.stop = threading.Event()
+
+    def __call__(self):
+        self.started.set()
+        while not self.stop.is_set():
+            yield b"still collecting\n"
+            self.stop.wait(0.05)
+
+
+@pytest.fixture
+def slow(monkeypatch):
+    producer = SlowProducer()
+    monkeypatch.setattr(service, "collect_context", lambda app: CollectContext(
+        extra_items={"audit": [ExtraItem("slow.txt", producer)]}))
+    yield producer
+    producer.stop.set()
+
+
+def test_api_package_downloads_as_a_zip_with_manifest_and_no_secrets(app, client, auth):
+    auth.sign_in()
+    token = auth.api("POST", "/api/v1/tokens", {"name": "monitor"}).get_json()["token"]
+    with app.app_context():
+        conn = db.get_db()
+        token_hash = conn.execute("SELECT token_hash FROM api_tokens").fetchone()[0]
+        password_hash = conn.execute("SELECT password_hash FROM users "
+                                     "WHERE username = 'admin'").fetchone()[0]
+    log_dir = Path(app.config["LOG_DIR"])
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / "webui.log").write_text(
+        f"started with key {app.secret_key.decode()}\ntoken {token_hash} for {token[:4]}\n"
+        f"hash {password_hash}\n")
+
+    package = make_package(auth, ["system", "webui_log"])
+
+    assert package["state"] == "succeeded" and package["error"] is None
+    assert package["filename"].startswith("supportpackage-edge-test-")
+    assert package["options"] == {"collectors": ["system", "webui_log"], "since_hours": 24,
+                                  "obfuscate": False}
+    response, data = download(client, f"{API}/{package['id']}/download")
+    assert response.status_code == 200
+    assert response.mimetype == "application/zip"
+    assert f"filename={package['filename']}" in response.headers["Content-Disposition"]
+    assert int(response.headers["Content-Length"]) == package["size"] == len(data)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert [c["id"] for c in manifest["collectors"]] == ["system", "webui_log"]
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert b"webui.log" in b" ".join(n.encode() for n in archive.namelist())
+    for secret in (app.secret_key.decode(), token_hash, password_hash):
+        assert secret.encode() not in everything
+    assert ("support_package_create", "success") in audit_actions(app)
+    assert ("support_package_download", "success") in audit_actions(app)
+
+
+def test_default_package_on_this_machine_carries_the_app_items(app, client, auth):
+    auth.sign_in()
+    with app.app_context():
+        db.get_db().execute(
+            "INSERT INTO jobs(id, kind, state, progress, result, created_at, finished_at) "
+            "VALUES ('00000000000000d1', 'diagnostics', 'succeeded', 1, ?, 1, 2)",
+            (json.dumps({"results": [{"id": "cpus", "status": "healthy"}]}),))
+    response = auth.api("POST", API, {})
+    assert response.status_code == 202
+    package = finished(client, response.headers["Location"])
+    assert package["state"] == "succeeded", package["error"]
+    assert sorted(package["options"]["collectors"]) == sorted(DEFAULT)
+    archive = zipfile.ZipFile(io.BytesIO(download(client, f"{API}/{package['id']}/download")[1]))
+    names = archive.namelist()
+    assert "manifest.json" in names
+    assert "audit/audit-log.csv" in names
+    history = json.loads(archive.read("diagnostic_history/diagnostic-runs.json"))
+    assert history["runs"][0]["results"] == [{"id": "cpus", "status": "healthy"}]
+    assert b"sign_in" in archive.read("audit/audit-log.csv")
+
+
+def test_form_creates_a_package_and_the_list_shows_it(app, client, auth):
+    auth.sign_in()
+    response = auth.post(PAGE + "packages", {"collectors": ["system"], "since_hours": "6"})
+    assert response.status_code == 303
+    package = finished(client, f"{API}/{service.packages(*_conn_dir(app))[0].id}")
+    assert package["options"]["since_hours"] == 6
+    page = client.get(PAGE).get_data(as_text=True)
+    assert package["filename"] in page and "Succeeded" in page
+    fragment = client.get(PAGE + "packages", headers={"HX-Request": "true"})
+    assert fragment.status_code == 286
+    response, data = download(client, f"{PAGE}packages/{package['id']}/download")
+    assert response.status_code == 200
+    assert zipfile.ZipFile(io.BytesIO(data)).read("manifest.json")
+
+
+def _conn_dir(app):
+    return db.connect(db.path_for(app)), service.package_dir(app)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"collectors": "system"}, "collectors"),
+    ({"collectors": ["system", "nonsense"]}, "collectors"),
+    ({"collectors": []}, "collectors"),
+    ({"collectors": [3]}, "collectors"),
+    ({"since_hours": 0}, "since_hours"),
+    ({"since_hours": -6}, "since_hours"),
+    ({"since_hours": "24"}, "since_hours"),
+    ({"since_hours": True}, "since_hours"),
+    ({"since_hours": 10**6}, "since_hours"),
+    ({"obfuscate": "yes"}, "obfuscate"),
+])
+def test_bad_options_are_refused_naming_the_field(app, auth, body, field):
+    auth.sign_in()
+    response = auth.api("POST", API, body)
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["errors"][0]["field"] == field and problem["detail"].startswith(field)
+    assert package_files(app) == []
+
+
+def test_form_refuses_an_empty_choice(app, auth):
+    auth.sign_in()
+    response = auth.post(PAGE + "packages", {"since_hours": "24"})
+    assert response.status_code == 422
+    assert "choose at least one collector" in response.get_data(as_text=True)
+
+
+def test_short_free_space_refuses_with_figures(app, client, auth, monkeypatch):
+    auth.sign_in()
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: DiskUsage(10 << 30, 10 << 30, 3 << 20))
+    response = auth.api("POST", API, {"collectors": ["system"]})
+    assert response.status_code == 507
+    problem = response.get_json()
+    assert "3.0 MiB free" in problem["detail"] and "512.0 MiB needed" in problem["detail"]
+    assert problem["free_bytes"] == 3 << 20
+    page = auth.post(PAGE + "packages", {"collectors": ["system"], "since_hours": "24"})
+    assert page.status_code == 507
+    assert "3.0 MiB free" in page.get_data(as_text=True)
+    assert client.get(API).get_json()["packages"] == []
+    assert ("support_package_create", "refused") in audit_actions(app)
+
+
+def test_one_package_at_a_time(app, client, auth, slow):
+    auth.sign_in()
+    first = auth.api("POST", API, {"collectors": ["audit"]})
+    assert first.status_code == 202
+    assert slow.started.wait(30)
+    second = auth.api("POST", API, {"collectors": ["system"]})
+    assert second.status_code == 409
+    assert second.get_json()["job_id"] == first.get_json()["id"]
+    assert auth.api("DELETE", first.headers["Location"]).status_code == 409
+    slow.stop.set()
+    assert finished(client, first.headers["Location"])["state"] == "succeeded"
+
+
+def test_progress_is_shown_live_and_cancel_removes_the_partial(app, client, auth, slow):
+    auth.sign_in()
+    package_id = auth.api("POST", API, {"collectors": ["system", "audit"]}).get_json()["id"]
+    assert slow.started.wait(30)
+    running = client.get(f"{API}/{package_id}").get_json()
+    assert running["state"] == "running" and running["current_collector"] == "audit"
+    assert running["progress"] == 0.5
+    fragment = client.get(PAGE + "packages", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and 'hx-trigger="every 1s"' in html
+    assert "Collecting 2 of 2: Audit log export of the web UI" in html
+    assert any(name.endswith(".partial") for name in package_files(app))
+
+    response = auth.post(f"{PAGE}packages/{package_id}/cancel")
+    assert response.status_code == 303
+    assert client.get(f"{API}/{package_id}").get_json()["state"] == "cancelled"
+    for _ in range(600):
+        if ("support_package_create", "cancelled") in audit_actions(app):
+            break
+        time.sleep(0.05)
+    assert package_files(app) == []
+    listed = client.get(API).get_json()["packages"]
+    assert [(p["state"], p["filename"]) for p in listed] == [("cancelled", None)]
+    assert client.get(PAGE + "packages", headers={"HX-Request": "true"}).status_code == 286
+
+
+def test_failed_package_leaves_nothing_ready_and_no_partial(app, client, auth, monkeypatch):
+    auth.sign_in()
+
+    def disk_full(self):
+        raise PackageError("Could not write the support package: No space left on device.")
+    monkeypatch.setattr(PackageWriter, "close", disk_full)
+    package = make_package(auth, ["system"])
+    assert package["state"] == "failed"
+    assert "No space left on device" in package["error"]
+    assert package["filename"] is None and package["size"] is None
+    assert package_files(app) == []
+    assert client.get(f"{API}/{package['id']}/download").status_code == 409
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "No space left on device" in page and "Download" not in page
+    assert ("support_package_create", "failure") in audit_actions(app)
+
+
+def test_interrupted_job_is_cleaned_up_at_restart(app, tmp_path):
+    directory = service.package_dir(app)
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = directory / "supportpackage-edge-test-20261126T010203Z.zip.partial"
+    partial.write_bytes(b"PK half a zip")
+    with app.app_context():
+        db.get_db().execute(
+            "INSERT INTO jobs(id, kind, state, params, created_at, owner) VALUES "
+            "('0123456789abcdef', 'support_package', 'running', '{}', 1, 'gone:999999:0')")
+    app.extensions["jobs"].shutdown()
+
+    restarted = make_app(app.config["INSTANCE"])
+    try:
+        with restarted.app_context():
+            row = db.get_db().execute("SELECT state FROM jobs WHERE id = '0123456789abcdef'"
+                                      ).fetchone()
+        assert row["state"] == "interrupted"
+        assert not partial.exists()
+    finally:
+        restarted.extensions["jobs"].shutdown()
+
+
+def test_start_up_removes_leftover_partials_when_nothing_runs(app):
+    directory = service.package_dir(app)
+    directory.mkdir(parents=True, exist_ok=True)
+    leftover = directory / "supportpackage-edge-test-20261126T010203Z.zip.partial"
+    leftover.write_bytes(b"PK")
+    make_app(app.config["INSTANCE"]).extensions["jobs"].shutdown()
+    assert not leftover.exists()
+
+
+def _seed_old_package(app, stamp: str, job_id: str) -> Path:
+    directory = service.package_dir(app)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"supportpackage-edge-test-{stamp}.zip"
+    path.write_bytes(b"PK old package")
+    with app.app_context():
+        db.get_db().execute(
+            "INSERT INTO jobs(id, kind, state, progress, params, result, created_by, "
+            "created_at, finished_at) VALUES (?, 'support_package', 'succeeded', 1, ?, ?, "
+            "'admin', ?, ?)",
+            (job_id, json.dumps({"collectors": ["system"], "since_hours": 24,
+                                 "obfuscate": False}),
+             json.dumps({"filename": path.name, "size": path.stat().st_size, "sha256": "0"}),
+             int(stamp[:4]), int(stamp[:4])))
+    return path
+
+
+def test_only_the_newest_packages_are_kept(app, client, auth):
+    app.config["SUPPORT_KEEP"] = 2
+    oldest = _seed_old_package(app, "20240101T000000Z", "00000000000000a1")
+    older = _seed_old_package(app, "20250101T000000Z", "00000000000000a2")
+    auth.sign_in()
+    new = make_package(auth, ["system"])
+    assert not oldest.exists() and older.exists()
+    listed = [p["id"] for p in client.get(API).get_json()["packages"]]
+    assert listed == [new["id"], "00000000000000a2"]
+    assert client.get(f"{API}/00000000000000a1").status_code == 404
+
+
+def test_delete_removes_the_file_and_the_entry(app, client, auth):
+    auth.sign_in()
+    package = make_package(auth, ["system"])
+    assert auth.api("DELETE", f"{API}/{package['id']}").status_code == 204
+    assert package_files(app) == []
+    assert client.get(API).get_json()["packages"] == []
+    assert client.get(f"{API}/{package['id']}").status_code == 404
+    assert ("support_package_delete", "success") in audit_actions(app)
+
+
+def test_delete_from_the_page(app, client, auth):
+    auth.sign_in()
+    package = make_package(auth, ["system"])
+    response = auth.post(f"{PAGE}packages/{package['id']}/delete")
+    assert response.status_code == 303
+    assert package_files(app) == []
+    assert "Deleted " + package["filename"] in client.get(PAGE).get_data(as_text=True)
+
+
+def test_viewer_sees_the_list_but_cannot_act(app, client, auth):
+    auth.sign_in()
+    package = make_package(auth, ["system"])
+    client.post("/sign-out", data={"csrf_token": auth.csrf()})
+    auth.sign_in_viewer()
+    page = client.get(PAGE)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert package["filename"] in html and "Create support package" not in html
+    assert client.get(API).status_code == 200
+    assert auth.api("POST", API, {"collectors": ["system"]}).status_code == 403
+    assert client.get(f"{API}/{package['id']}/download").status_code == 403
+    assert auth.api("DELETE", f"{API}/{package['id']}").status_code == 403
+    assert client.get(f"{PAGE}packages/{package['id']}/download").status_code == 403
+    assert auth.post(f"{PAGE}packages/{package['id']}/delete").status_code == 403
+    assert auth.post(PAGE + "packages", {"collectors": ["system"]}).status_code == 403
+    assert package_files(app) == [package["filename"]]
+
+
+@pytest.mark.parametrize("package_id", ["x", "0123456789abcdeg", "..", "%2e%2e%2fwebui.db",
+                                        "0123456789ABCDEF", "0" * 17])
+def test_malformed_ids_are_not_found(app, client, auth, package_id):
+    auth.sign_in()
+    assert client.get(f"{API}/{package_id}").status_code == 404
+    assert client.get(f"{API}/{package_id}/download").status_code == 404
+    assert auth.api("DELETE", f"{API}/{package_id}").status_code == 404
+    assert client.get(f"{PAGE}packages/{package_id}/download").status_code == 404
+
+
+def test_console_package_is_the_same_package(app, tmp_path):
+    with app.app_context():
+        info = service.console_package(app, collectors=["system", "audit"])
+        elsewhere = service.console_package(app, out=tmp_path / "out", collectors=["system"])
+        conn = db.get_db()
+        listed = service.packages(conn, service.package_dir(app))
+    assert info.path.parent == service.package_dir(app)
+    assert [p.filename for p in listed] == [info.filename]
+    assert listed[0].created_by == "console"
+    assert elsewhere.path.parent == tmp_path / "out"
+    archive = zipfile.ZipFile(info.path)
+    assert "audit/audit-log.csv" in archive.namelist()
+    assert app.secret_key not in b"".join(archive.read(n) for n in archive.namelist())
+    with pytest.raises(ValueError, match="collectors"):
+        service.console_package(app, collectors=["nonsense"])

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from flask import current_app, jsonify, url_for
+from flask_login import current_user
+
+from diagnostics.collect import COLLECTORS, InsufficientSpace
+from webui import audit, db
+from webui.api.helpers import FieldError, json_body, require_admin
+from webui.errors import ProblemError, problem
+from webui.jobs import JobConflict
+from webui.support import api_bp, service, tickets, upload, usb
+from webui.support.views import package_or_404, send_download, ticket_or_404
+
+BUSY = "A support package is already being made; wait for it to finish or cancel it."
+
+
+def _space_problem(exc: InsufficientSpace):
+    audit.record("support_package_create", None, "refused", str(exc))
+    return problem(507, str(exc), free_bytes=exc.free, needed_bytes=exc.need)
+
+
+@api_bp.route("/collectors")
+def list_collectors():
+    return jsonify(collectors=[{"id": c.id, "description": c.description,
+                                "default": c.id in service.DEFAULT_COLLECTORS}
+                               for c in COLLECTORS], time_windows=list(service.TIME_WINDOWS))
+
+
+@api_bp.route("/packages")
+def list_packages():
+    found = service.packages(db.get_db(), service.package_dir(current_app))
+    return jsonify(packages=[p.to_dict() for p in found])
+
+
+@api_bp.route("/packages", methods=["POST"])
+def create_package():
+    require_admin()
+    body = json_body()
+    try:
+        options = service.parse_options(body.get("collectors"),
+                                        body.get("since_hours", service.DEFAULT_WINDOW),
+                                        body.get("obfuscate", False))
+    except service.OptionProblem as exc:
+        raise FieldError(exc.field, exc.rule) from None
+    try:
+        package_id = service.start(current_app._get_current_object(), options, current_user.actor)
+    except InsufficientSpace as exc:
+        return _space_problem(exc)
+    except JobConflict as exc:
+        return problem(409, BUSY, job_id=exc.job_id)
+    package = service.get(db.get_db(), service.package_dir(current_app), package_id)
+    response = jsonify(package.to_dict())
+    response.status_code = 202
+    response.headers["Location"] = url_for("support_api.get_package", package_id=package_id)
+    return response
+
+
+@api_bp.route("/packages/<package_id>")
+def get_package(package_id: str):
+    return jsonify(package_or_404(package_id).to_dict())
+
+
+@api_bp.route("/packages/<package_id>/download")
+def download_package(package_id: str):
+    require_admin()
+    package = package_or_404(package_id)
+    if not package.ready:
+        return problem(409, f"This support package is {package.state}, not ready to download.")
+    return send_download(package.path, "support_package_download", package.id)
+
+
+@api_bp.route("/packages/<package_id>", methods=["DELETE"])
+def delete_package(package_id: str):
+    require_admin()
+    package = package_or_404(package_id)
+    try:
+        service.delete(db.get_db(), package)
+    except service.PackageBusy as exc:
+        return problem(409, str(exc))
+    audit.record("support_package_delete", package.id, detail={"file": package.filename})
+    return "", 204
+
+
+@api_bp.route("/packages/<package_id>/cancel", methods=["POST"])
+def cancel_package(package_id: str):
+    require_admin()
+    package = package_or_404(package_id)
+    if not service.cancel(package):
+        return problem(409, f"This support package is already {package.state}.")
+    audit.record("support_package_cancel", package.id)
+    return jsonify(package_or_404(package_id).to_dict())
+
+
+@api_bp.route("/tickets")
+def list_tickets():
+    require_admin()
+    found = tickets.recent(db.get_db(), tickets.ticket_dir(current_app))
+    return jsonify(tickets=[t.to_dict() for t in found])
+
+
+@api_bp.route("/tickets", methods=["POST"])
+def create_ticket():
+    require_admin()
+    body = json_body()
+    details, problems = tickets.check(body)
+    if problems:
+        errors = [{"field": field, "rule": rule} for field, rule in problems.items()]
+        raise ProblemError(422, "; ".join(f"{e['field']}: {e['rule']}" for e in errors),
+                           errors=errors)
+    conn = db.get_db()
+    package = None
+    package_id = body.get("package_id")
+    if package_id is not None:
+        package = (service.get(conn, service.package_dir(current_app), package_id)
+                   if isinstance(package_id, str) else None)
+        if package is None or not package.ready:
+            raise FieldError("package_id", "the id of a ready support package, or null for a "
+                                           "new one")
+    try:
+        ticket = tickets.create(current_app._get_current_object(), conn, details,
+                                current_user.actor, package)
+    except InsufficientSpace as exc:
+        return _space_problem(exc)
+    except JobConflict as exc:
+        return problem(409, BUSY, job_id=exc.job_id)
+    except tickets.TicketError as exc:
+        audit.record("support_ticket_create", None, "failure", str(exc))
+        return problem(503, str(exc))
+    audit.record("support_ticket_create", ticket.id,
+                 detail={"summary": ticket.details["summary"], "package": ticket.package_job})
+    response = jsonify(ticket.to_dict())
+    response.status_code = 201 if ticket.ready else 202
+    response.headers["Location"] = url_for("support_api.get_ticket", ticket_id=ticket.id)
+    return response
+
+
+@api_bp.route("/tickets/<ticket_id>")
+def get_ticket(ticket_id: str):
+    require_admin()
+    return jsonify(ticket_or_404(ticket_id).to_dict())
+
+
+@api_bp.route("/tickets/<ticket_id>/download")
+def download_ticket(ticket_id: str):
+    require_admin()
+    ticket = ticket_or_404(ticket_id)
+    if not ticket.ready:
+        return problem(409, f"This ticket's bundle is {ticket.state}, not ready to download.")
+    return send_download(ticket.path, "support_ticket_download", ticket.id)
+
+
+@api_bp.route("/tickets/<ticket_id>/upload", methods=["POST"])
+def upload_ticket(ticket_id: str):
+    require_admin()
+    ticket = ticket_or_404(ticket_id)
+    body = json_body()
+    confirm = body.get("confirm_size", False)
+    if not isinstance(confirm, bool):
+        raise FieldError("confirm_size", "true or false")
+    if not ticket.ready:
+        return problem(409, f"This ticket's bundle is {ticket.state}, not ready to send.")
+    try:
+        tickets.send(current_app, db.get_db(), ticket, current_user.actor, confirm)
+    except tickets.UploadBlocked as exc:
+        return problem(409, str(exc), title="Blocked by the connectivity mode")
+    except tickets.SizeNotConfirmed as exc:
+        return problem(409, f"{exc} Send again with confirm_size true.", size=exc.size)
+    except upload.UploadError as exc:
+        return problem(502, str(exc), title="The upload failed")
+    return jsonify(ticket_or_404(ticket_id).to_dict())
+
+
+@api_bp.route("/usb-drives")
+def list_usb_drives():
+    require_admin()
+    return jsonify(drives=[{"device": d.device, "mount_point": d.mount_point, "label": d.label,
+                            "free": d.free} for d in usb.removable_drives()])
+
+
+@api_bp.route("/tickets/<ticket_id>/usb", methods=["POST"])
+def copy_ticket_to_usb(ticket_id: str):
+    require_admin()
+    ticket = ticket_or_404(ticket_id)
+    body = json_body()
+    drive = {d.mount_point: d for d in usb.removable_drives()}.get(body.get("mount_point"))
+    if drive is None:
+        raise FieldError("mount_point", "the mount point of a mounted USB drive "
+                                        "(GET /api/v1/support/usb-drives)")
+    if not ticket.ready:
+        return problem(409, f"This ticket's bundle is {ticket.state}, not ready to copy.")
+    try:
+        copy = tickets.copy_to_usb(db.get_db(), ticket, drive)
+    except usb.UsbError as exc:
+        return problem(507 if isinstance(exc, usb.DriveFull) else 409, str(exc))
+    return jsonify(path=str(copy), checksum_path=str(copy) + ".sha256")
