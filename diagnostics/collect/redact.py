@@ -31,25 +31,30 @@ _KEYWORD = (
 _KEY = rb"[\w.-]*" + _KEYWORD + rb"[\w.-]*"
 _QUOTED = rb'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\''
 
-# (pattern, replacement): each keeps group 1 (the key) and replaces the value.
+# (pattern, replacement, any of these in the lower-cased line or the pattern cannot match):
+# each keeps group 1 (the key) and replaces the value.
 _KEPT = rb"\1" + MARK
 _LINE_PATTERNS = [
     # JSON: "password": "x" — a bare JSON value ends at , } or ]; the result stays JSON.
     (re.compile(rb'("' + _KEY + rb'"\s*:\s*)(?:' + _QUOTED + rb'|[^\s,}\]]+)', re.I),
-     rb'\1"' + MARK + rb'"'),
+     rb'\1"' + MARK + rb'"', (b'":', b'" :', b'"\t')),
     # key=value, key: value, key = value (env, INI, YAML, headers): to the end of the line.
     (re.compile(rb"((?<![\w.\"-])" + _KEY + rb"'?[ \t]*[:=][ \t]*)(?:" + _QUOTED + rb"|\S.*)",
-                re.I), _KEPT),
+                re.I), _KEPT, (b":", b"=")),
     # Space-separated configs (ifupdown's "wpa-psk x", sshd-like "Password x") at line start.
-    (re.compile(rb"(^[ \t]*" + _KEY + rb"[ \t]+)(?![:=])\S.*", re.I), _KEPT),
+    (re.compile(rb"(^[ \t]*" + _KEY + rb"[ \t]+)(?![:=])\S.*", re.I), _KEPT, (b" ", b"\t")),
     # --password x / -password=x on command lines.
-    (re.compile(rb"((?<![\w-])--?[\w-]*" + _KEYWORD + rb"[\w-]*[ =])\S+", re.I), _KEPT),
-    (re.compile(rb"(\bbearer\s+)[\w.~+/=-]+", re.I), _KEPT),
-    (re.compile(rb"(\b(?:session(?:[_-]?id)?|sessid|phpsessid|sid)=)[^;\s&\"']+", re.I), _KEPT),
-    (re.compile(rb"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+(?=@)", re.I), _KEPT),
+    (re.compile(rb"((?<![\w-])--?[\w-]*" + _KEYWORD + rb"[\w-]*[ =])\S+", re.I), _KEPT,
+     (b"-",)),
+    (re.compile(rb"(\bbearer\s+)[\w.~+/=-]+", re.I), _KEPT, (b"bearer",)),
+    (re.compile(rb"(\b(?:session(?:[_-]?id)?|sessid|phpsessid|sid)=)[^;\s&\"']+", re.I), _KEPT,
+     (b"sid=", b"session=", b"session_id=", b"session-id=", b"sessionid=")),
+    (re.compile(rb"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+(?=@)", re.I), _KEPT, (b"@",)),
 ]
-# A line needs a closer look only if its lower-cased text contains one of these.
-_CANDIDATE = re.compile(rb"pass|pwd|secret|token|credential|auth|cookie|psk|key|bearer|sess|sid=|://")
+# A line needs a closer look only if its lower-cased text contains one of these; bytes.find
+# scans for them far faster than one regex alternation would.
+_CANDIDATES = (b"pass", b"pwd", b"secret", b"token", b"credential", b"auth", b"cookie", b"psk",
+               b"key", b"bearer", b"sess", b"sid=", b"://")
 _PEM_ONE_LINE = re.compile(
     rb"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----).*?(-----END [A-Z0-9 ]*PRIVATE KEY-----)")
 _PEM_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
@@ -58,9 +63,12 @@ _PEM_END = re.compile(rb"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 
 def redact_line(line: bytes) -> bytes:
     """Secrets of one line (without its newline) replaced by ``[redacted]``."""
-    line = _PEM_ONE_LINE.sub(rb"\1" + MARK + rb"\2", line)
-    for pattern, replacement in _LINE_PATTERNS:
-        line = pattern.sub(replacement, line)
+    if b"PRIVATE KEY-----" in line:
+        line = _PEM_ONE_LINE.sub(rb"\1" + MARK + rb"\2", line)
+    lower = line.lower()
+    for pattern, replacement, needs in _LINE_PATTERNS:
+        if any(n in lower for n in needs):
+            line = pattern.sub(replacement, line)
     return line
 
 
@@ -118,19 +126,23 @@ class Redactor:
         return self.transform(data) if self.transform is not None else data
 
     def _candidate_lines(self, data: bytes) -> bytes:
+        lower = data.lower()
+        starts = set()
+        for word in _CANDIDATES:
+            found = lower.find(word)
+            while found >= 0:
+                starts.add(lower.rfind(b"\n", 0, found) + 1)
+                end = lower.find(b"\n", found)
+                found = lower.find(word, end) if end >= 0 else -1
+        if not starts:
+            return data
         parts = []
         done = 0
-        for match in _CANDIDATE.finditer(data.lower()):
-            start = match.start()
-            if start < done:
-                continue
-            begin = data.rfind(b"\n", 0, start) + 1
-            end = data.find(b"\n", start)
+        for begin in sorted(starts):
+            end = data.find(b"\n", begin)
             end = len(data) if end < 0 else end
             parts += (data[done:begin], redact_line(data[begin:end]))
             done = end
-        if not parts:
-            return data
         parts.append(data[done:])
         return b"".join(parts)
 
