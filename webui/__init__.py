@@ -58,6 +58,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     power.init_app(app)
     from webui import copylogs
     copylogs.init_app(app)
+    from webui import support
+    support.init_app(app)
 
     app.extensions["jobs"].mark_orphans()
     return app
