@@ -158,6 +158,7 @@ def test_obfuscation_maps_the_same_value_to_the_same_token_and_keeps_the_map_pri
     assert mapping["host"]["edgebox-7"].encode() in content["system/etc/hostname"]
     assert stat.S_IMODE(map_path.stat().st_mode) == 0o600
     assert not any(name.endswith("obfuscation.json") for name in content)
+    assert not any("edgebox" in name or "10.20" in name for name in content)
     for token_text in mapping["ip4"].values():
         assert token_text.encode() in everything  # tokens are in, the map is not
     assert b'"10.20.30.40"' not in everything

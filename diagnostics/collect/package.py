@@ -277,8 +277,10 @@ class _Run:
         return [self.producer(collector_id, spec, deadline)]
 
     def member(self, collector_id: str, name: str) -> str:
-        """A unique member name ``<collector>/<name>``."""
+        """A unique member name ``<collector>/<name>``, obfuscated like the content."""
         base = f"{collector_id}/{name.lstrip('/')}"
+        if self.obfuscation is not None:
+            base = self.obfuscation.apply(base.encode()).decode()
         member, n = base, 1
         while member in self.names:
             n += 1
