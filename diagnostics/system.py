@@ -59,21 +59,35 @@ def _dmi(host: Host, name: str) -> str | None:
     return value
 
 
+_STATIC: dict[str, dict] = {}
+
+
+def _static_facts(host: Host) -> dict:
+    """Facts that stay the same while this process lives (a reboot ends it), read once per root."""
+    key = str(host.root)
+    if key not in _STATIC:
+        uname = os.uname()
+        release = os_release(host)
+        _STATIC[key] = {
+            "vendor": _dmi(host, "sys_vendor"),
+            "model": _dmi(host, "product_name"),
+            "serial": _dmi(host, "product_serial"),
+            "os_name": release.get("PRETTY_NAME") or release.get("NAME") or "Linux",
+            "kernel": host.read_value("/proc/sys/kernel/osrelease") or uname.release,
+            "architecture": uname.machine,
+            "boot_id": boot_id(host),
+        }
+    return _STATIC[key]
+
+
 def identity(host: Host | None = None) -> SystemIdentity:
     """What the overview shows about the device; fields the host lacks are None."""
     host = host or Host()
-    uname = os.uname()
     seconds = uptime(host)
-    release = os_release(host)
     return SystemIdentity(
-        hostname=(host.read_value("/proc/sys/kernel/hostname") or uname.nodename),
-        vendor=_dmi(host, "sys_vendor"),
-        model=_dmi(host, "product_name"),
-        serial=_dmi(host, "product_serial"),
-        os_name=release.get("PRETTY_NAME") or release.get("NAME") or "Linux",
-        kernel=(host.read_value("/proc/sys/kernel/osrelease") or uname.release),
-        architecture=uname.machine,
-        boot_id=boot_id(host),
+        hostname=os.uname().nodename if host.is_live else (
+            host.read_value("/proc/sys/kernel/hostname") or os.uname().nodename),
         booted_at=time.time() - seconds if seconds is not None else None,
         uptime_seconds=seconds,
+        **_static_facts(host),
     )

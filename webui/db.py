@@ -6,6 +6,7 @@ The schema evolves by appending to ``MIGRATIONS``; ``PRAGMA user_version`` says 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -113,13 +114,13 @@ def connect(path: str | Path, timeout: float = 10.0) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
 
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Run the migrations this database has not seen; answer the schema version."""
+    conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the database file
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
@@ -130,16 +131,32 @@ def path_for(app: Flask) -> Path:
     return Path(app.config["INSTANCE"]) / DB_NAME
 
 
+class _ThreadConnections(threading.local):
+    """One open connection per server thread and database: opening one per request costs
+    more than most requests."""
+
+    def __init__(self):
+        self.by_path: dict[str, sqlite3.Connection] = {}
+
+
+_connections = _ThreadConnections()
+
+
 def get_db() -> sqlite3.Connection:
     if "db" not in g:
-        g.db = connect(path_for(current_app))
+        path = str(path_for(current_app))
+        conn = _connections.by_path.get(path)
+        if conn is None:
+            conn = _connections.by_path[path] = connect(path)
+        g.db = conn
     return g.db
 
 
 def close_db(_exc: BaseException | None = None) -> None:
     conn = g.pop("db", None)
-    if conn is not None:
-        conn.close()
+    # The connection stays open for the thread's next request; never leave a transaction open.
+    if conn is not None and conn.in_transaction:
+        conn.rollback()
 
 
 def now() -> float:

@@ -8,11 +8,6 @@ import os
 import secrets
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 # File names in the instance directory, not secrets themselves.
 INITIAL_PASSWORD = "initial-password"  # noqa: S105
 SECRET_KEY = "secret-key"  # noqa: S105
@@ -52,6 +47,12 @@ def secret_key(instance: Path) -> bytes:
 
 def make_certificate(cert_path: Path, key_path: Path, device_name: str) -> None:
     """A self-signed certificate for the device name, localhost and 127.0.0.1 (825 days)."""
+    # Imported here: the running service never needs them, and they cost memory.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_name),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "edge-webui")])

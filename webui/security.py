@@ -89,13 +89,14 @@ def _gate():
     return None
 
 
+BASE_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+                ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"),
+                ("Cross-Origin-Opener-Policy", "same-origin"))
+
+
 def _headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.extend(BASE_HEADERS)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if current_user and current_user.is_authenticated and request.endpoint != "static":

@@ -5,7 +5,6 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -22,6 +21,8 @@ def policy_problem(password: str, username: str, device_name: str) -> str | None
     for name, what in ((username, "user name"), (device_name, "device name")):
         if name and name.lower() in lowered:
             return f"Do not use the {what} in the password."
+    from zxcvbn import zxcvbn  # its dictionaries cost ~15 MB: load them only when needed
+
     verdict = zxcvbn(password, user_inputs=[username, device_name])
     if verdict["score"] < MIN_SCORE:
         feedback = verdict.get("feedback") or {}
