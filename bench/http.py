@@ -7,7 +7,6 @@ same certificate) and are loaded by ``wrk`` from Debian, one after the other in 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
