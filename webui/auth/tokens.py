@@ -11,6 +11,10 @@ from webui.auth.users import ROLES, AccountError, User
 
 PREFIX = "ewu_"
 LAST_USE_INTERVAL = 60
+# A scraper polls every few seconds: remember a checked token briefly instead of asking SQLite
+# each time. Revoking empties the memory at once (one worker process serves every request).
+REMEMBER_SECONDS = 5.0
+_checked: dict[tuple[str, str], tuple[float, User]] = {}
 
 
 def digest(token: str) -> str:
@@ -32,17 +36,26 @@ def create(conn: sqlite3.Connection, name: str, role: str, created_by: str,
     return cur.lastrowid, token
 
 
+def _database(conn: sqlite3.Connection) -> str:
+    return conn.execute("PRAGMA database_list").fetchone()["file"]
+
+
 def load(conn: sqlite3.Connection, token: str, client_addr: str | None) -> User | None:
-    row = conn.execute("SELECT * FROM api_tokens WHERE token_hash = ?",
-                       (digest(token),)).fetchone()
     now = db.now()
+    key = (_database(conn), digest(token))
+    remembered = _checked.get(key)
+    if remembered is not None and now < remembered[0]:
+        return remembered[1]
+    row = conn.execute("SELECT * FROM api_tokens WHERE token_hash = ?", (key[1],)).fetchone()
     if row is None or row["revoked_at"] or (row["expires_at"] and row["expires_at"] < now):
         return None
     if not row["last_used_at"] or now - row["last_used_at"] > LAST_USE_INTERVAL:
         conn.execute("UPDATE api_tokens SET last_used_at = ?, last_used_addr = ? WHERE id = ?",
                      (now, client_addr, row["id"]))
-    return User(session_id=f"token-{row['id']}", user_id=None, username=row["name"],
+    user = User(session_id=f"token-{row['id']}", user_id=None, username=row["name"],
                 role=row["role"], via="token", token_id=row["id"])
+    _checked[key] = (min(now + REMEMBER_SECONDS, row["expires_at"] or float("inf")), user)
+    return user
 
 
 def all_tokens(conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -53,6 +66,7 @@ def all_tokens(conn: sqlite3.Connection) -> list[sqlite3.Row]:
 def revoke(conn: sqlite3.Connection, token_id: int) -> bool:
     cur = conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                        (db.now(), token_id))
+    _checked.clear()
     return cur.rowcount == 1
 
 
