@@ -54,6 +54,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (auth_bp, dashboard_bp, placeholder_bp, users_bp, audit_bp, api_bp,
                       metrics_bp):
         app.register_blueprint(blueprint)
+    from webui import troubleshooting
+    troubleshooting.init_app(app)
     connectivity.init_app(app)
     power.init_app(app)
     from webui import copylogs

@@ -1,0 +1,218 @@
+"""Diagnostic runs: probe settings from the configuration, runs as jobs, and their shapes.
+
+A run is a job of kind ``diagnostics`` whose params hold the requested tests and whose result
+is ``{"results": [result…]}``, saved after every finished test so pages show progress and an
+interrupted run keeps what it had.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from flask import current_app
+
+import diagnostics
+from diagnostics.settings import CONNECTIVITY_MODES, parse_endpoint
+from webui import audit, db, jobs
+from webui.config import ConfigError
+
+KIND = "diagnostics"
+DEFAULT_CONNECTIVITY_MODE = "fully_connected"
+CONNECTIVITY_SETTING = "connectivity_mode"
+# Job ids are 16 hex digits; anything else cannot name a run.
+RUN_ID = re.compile(r"[0-9a-f]{16}")
+# The order the statuses are counted and shown in.
+STATUSES = ("healthy", "warning", "unhealthy", "could_not_run", "not_applicable")
+WORST_FIRST = ("unhealthy", "could_not_run", "warning", "healthy", "not_applicable")
+
+
+def probe_settings(config: Mapping[str, Any],
+                   connectivity_mode: str = DEFAULT_CONNECTIVITY_MODE) -> diagnostics.ProbeSettings:
+    """The settings of a diagnostic run on this device, from the web UI's configuration.
+
+    ``config`` is the app's configuration (or ``webui.config.load()``). Raises ConfigError
+    naming the setting when a configured value cannot be used.
+    """
+    for endpoint in config["CLOUD_ENDPOINTS"]:
+        try:
+            parse_endpoint(endpoint)
+        except ValueError as exc:
+            raise ConfigError(f"WEBUI_CLOUD_ENDPOINTS: {exc}") from None
+    return diagnostics.ProbeSettings(
+        probe_timeout=float(config["PROBE_TIMEOUT"]),
+        connectivity_mode=connectivity_mode,
+        ntp_server=config["NTP_SERVER"],
+        cloud_endpoints=tuple(config["CLOUD_ENDPOINTS"]),
+        management_interface=config["MANAGEMENT_INTERFACE"] or None,
+        required_units=tuple(config["REQUIRED_UNITS"]),
+        # Without TLS the certificate file is not in use, so it is not checked.
+        certificate_path=config["TLS_CERT"] if config["TLS"] else None,
+        device_name=config["DEVICE_NAME"],
+        instance_dir=config["INSTANCE"],
+        support_package_free_bytes=int(config["SUPPORT_MIN_FREE_MB"]) * 2**20,
+    )
+
+
+def connectivity_mode(conn: sqlite3.Connection) -> str:
+    """The stored connectivity mode; fully connected when none was ever chosen."""
+    row = db.get_setting(conn, CONNECTIVITY_SETTING)
+    mode = row["value"] if row is not None else None
+    return mode if mode in CONNECTIVITY_MODES else DEFAULT_CONNECTIVITY_MODE
+
+
+def tests() -> list[dict[str, str]]:
+    """The catalogue as ``[{id, title, description}]``, in catalogue order."""
+    return [{"id": test_id, "title": title, "description": description}
+            for test_id, title, description in diagnostics.catalogue()]
+
+
+class UnknownTests(ValueError):
+    """Some requested ids name no diagnostic test; ``ids`` lists them."""
+
+    def __init__(self, ids: list[str]):
+        super().__init__(f"unknown diagnostic test: {', '.join(ids)}")
+        self.ids = ids
+
+
+def start_run(test_ids: Sequence[str] | None, actor: str) -> str:
+    """Queue a run of ``test_ids`` (every test when None) and answer its id.
+
+    Raises UnknownTests, JobConflict carrying the active run's id when a run is already going,
+    or ConfigError when the configuration cannot drive the probes. Audited once queued or refused.
+    """
+    catalogue_order = [test["id"] for test in tests()]
+    requested = set(catalogue_order if test_ids is None else test_ids)
+    unknown = sorted(requested - set(catalogue_order))
+    if unknown:
+        raise UnknownTests(unknown)
+    wanted = [test_id for test_id in catalogue_order if test_id in requested]
+    settings = probe_settings(current_app.config, connectivity_mode(db.get_db()))
+    try:
+        run_id = jobs.runner().submit(KIND, partial(_execute, test_ids=wanted, settings=settings),
+                                      {"tests": wanted}, created_by=actor, exclusive=True)
+    except jobs.JobConflict as exc:
+        audit.record("diagnostics_run", exc.job_id, "refused",
+                     {"tests": wanted, "reason": "a run is already in progress"})
+        raise
+    audit.record("diagnostics_run", run_id, detail={"tests": wanted})
+    return run_id
+
+
+def _execute(ctx: jobs.JobContext, test_ids: list[str],
+             settings: diagnostics.ProbeSettings) -> dict[str, Any]:
+    finished: list[dict[str, Any]] = []
+
+    def on_result(result: diagnostics.Result, done: int, total: int) -> None:
+        finished.append(result.to_dict())
+        ctx.save_result({"results": finished})
+        ctx.progress(done / total, result.title)
+
+    results = diagnostics.run(test_ids, host=diagnostics.Host(), settings=settings,
+                              on_result=on_result)
+    return {"results": [result.to_dict() for result in results]}
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One requested test of a run: ``queued``, ``running``, ``done`` or ``not_finished``."""
+
+    id: str
+    title: str
+    state: str
+    result: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A diagnostic run as pages and the API show it."""
+
+    id: str
+    state: str
+    progress: float
+    tests: list[str]
+    results: list[dict[str, Any]]
+    created_by: str | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Run:
+        job = jobs.job_to_dict(row)
+        requested = list(job["params"].get("tests") or [])
+        position = {test_id: index for index, test_id in enumerate(requested)}
+        results = sorted((job["result"] or {}).get("results") or [],
+                         key=lambda result: position.get(result.get("id"), len(position)))
+        return cls(id=job["id"], state=job["state"], progress=float(job["progress"] or 0),
+                   tests=requested, results=results, created_by=job["created_by"],
+                   created_at=job["created_at"], started_at=job["started_at"],
+                   finished_at=job["finished_at"], error=job["error"])
+
+    @property
+    def active(self) -> bool:
+        return self.state in jobs.ACTIVE_STATES
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many results have each status, for the statuses present, in display order."""
+        found = [result.get("status") for result in self.results]
+        return {status: found.count(status) for status in STATUSES if status in found}
+
+    @property
+    def health(self) -> str | None:
+        """The worst status among the results, or None before any result."""
+        return next((status for status in WORST_FIRST if status in self.counts), None)
+
+    def test_rows(self) -> list[ResultRow]:
+        """Every requested test with its progress and, once finished, its result."""
+        titles = {test["id"]: test["title"] for test in tests()}
+        by_id = {result.get("id"): result for result in self.results}
+        waiting = {"queued": "queued", "running": "running"}.get(self.state, "not_finished")
+        return [ResultRow(test_id, titles.get(test_id, test_id),
+                        "done" if test_id in by_id else waiting, by_id.get(test_id))
+                for test_id in self.tests]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC shape ``{id, state, started_at, finished_at, progress, results}`` and more."""
+        return {"id": self.id, "state": self.state, "created_at": _iso(self.created_at),
+                "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
+                "progress": self.progress, "created_by": self.created_by, "tests": self.tests,
+                "counts": self.counts, "error": self.error, "results": self.results}
+
+    def download_name(self, device_name: str) -> str:
+        """``diagnostics-<device>-<UTC start time>.json``."""
+        moment = dt.datetime.fromtimestamp(self.started_at or self.created_at, dt.UTC)
+        return f"diagnostics-{device_name}-{moment:%Y%m%dT%H%M%SZ}.json"
+
+
+def get_run(conn: sqlite3.Connection, run_id: str) -> Run | None:
+    """The run with this id, or None (also for text that cannot be a run id)."""
+    if not RUN_ID.fullmatch(run_id):
+        return None
+    row = jobs.get_job(conn, run_id, KIND)
+    return Run.from_row(row) if row is not None else None
+
+
+def list_runs(conn: sqlite3.Connection, limit: int = 20) -> list[Run]:
+    """The most recent runs, newest first."""
+    rows = conn.execute("SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC, rowid DESC "
+                        "LIMIT ?", (KIND, limit)).fetchall()
+    return [Run.from_row(row) for row in rows]
+
+
+def latest_run(conn: sqlite3.Connection) -> Run | None:
+    """The newest run, whatever its state."""
+    return next(iter(list_runs(conn, 1)), None)
