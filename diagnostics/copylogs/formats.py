@@ -34,6 +34,10 @@ _FILE_TAG = re.compile(rb"""<file((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s
 _ERROR_ATTR = re.compile(rb"""\serror\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CATEGORY = re.compile(rb"<Category>([^<]*)</Category>")
 _ERROR_CODE = re.compile(rb"<ErrorCode>([^<]*)</ErrorCode>")
+_START_TAG = re.compile(rb"""<[^\s/>]+((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*/?>""")
+_CHILD = re.compile(rb"<(Category|ErrorCode|ErrorMessage|Type)>([^<]*)</\1>")
+# anything a pattern cannot read exactly goes to the XML parser (defusedxml)
+_NEEDS_XML_PARSER = re.compile(rb"<!|<\?|&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
 _ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
@@ -178,13 +182,13 @@ class Format:
         except UnicodeDecodeError:
             text, invalid = raw.decode("utf-8", "replace"), True
         element = None
-        if problem is None:
+        if problem is None and _NEEDS_XML_PARSER.search(raw):
             try:
                 element = fromstring(text, forbid_dtd=True, forbid_entities=True,
                                      forbid_external=True)
             except (ParseError, DefusedXmlException) as exc:
                 problem = f"not well-formed XML ({exc}); fields read leniently"
-        fields = _fields(element) if element is not None else _lenient_fields(raw)
+        fields = _fields(element) if element is not None else _pattern_fields(raw)
         return _build_entry(self.name, key, fields, offset, ordinal, invalid, problem)
 
 
@@ -202,19 +206,19 @@ def _fields(element: Element) -> dict[str, str | None]:
     return fields
 
 
-def _lenient_fields(raw: bytes) -> dict[str, str | None]:
-    head_end = raw.find(b">")
-    head = raw[: head_end if head_end >= 0 else len(raw)]
+def _pattern_fields(raw: bytes) -> dict[str, str | None]:
+    """Attributes, child texts and text of a simple element, read with patterns: exact for
+    elements without comments, CDATA or unknown entities, lenient for broken ones."""
+    tag = _START_TAG.match(raw)
     fields: dict[str, str | None] = {}
-    for match in _ATTR.finditer(head):
+    for match in _ATTR.finditer(tag.group(1) if tag else raw.partition(b">")[0]):
         fields[match.group(1).decode("ascii", "replace")] = unescape(
             match.group(2) if match.group(2) is not None else match.group(3))
-    for tag in (b"Category", b"ErrorCode", b"ErrorMessage", b"Type"):
-        found = re.search(rb"<" + tag + rb">([^<]*)<", raw)
-        if found:
-            fields[f"<{tag.decode()}>"] = unescape(found.group(1)).strip()
-    if head_end >= 0:
-        fields["<text>"] = unescape(raw[head_end + 1:].partition(b"<")[0]).strip()
+    for child in _CHILD.finditer(raw):
+        fields[f"<{child.group(1).decode('ascii', 'replace')}>"] = unescape(
+            child.group(2)).strip()
+    if tag:
+        fields["<text>"] = unescape(raw[tag.end():].partition(b"<")[0]).strip()
     return fields
 
 
