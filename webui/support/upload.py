@@ -30,10 +30,13 @@ class UploadReceipt:
     answer: str
 
 
-def session(retries: int = RETRIES, backoff: float = BACKOFF) -> requests.Session:
-    """A session that retries connection errors and 502/503/504 answers with backoff."""
-    retry = Retry(total=retries, connect=retries, read=0, status=retries,
-                  backoff_factor=backoff, backoff_max=BACKOFF_MAX,
+def session() -> requests.Session:
+    """A session that retries connection errors and 502/503/504 answers with backoff.
+
+    A certificate that fails verification is not retried: it will not change in a second.
+    """
+    retry = Retry(total=RETRIES, connect=RETRIES, read=0, other=0, status=RETRIES,
+                  backoff_factor=BACKOFF, backoff_max=BACKOFF_MAX,
                   status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"POST"}),
                   raise_on_status=False)
     http = requests.Session()

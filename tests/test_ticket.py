@@ -1,0 +1,462 @@
+"""Support tickets: the F8 fields, the bundle, upload over real TLS, copy to a USB drive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import http.server
+import io
+import json
+import ssl
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+import trustme
+from test_support import download, finished, make_package
+
+from webui import db
+from webui.support import tickets, upload, usb
+
+API = "/api/v1/support/tickets"
+PAGE = "/troubleshooting/support/"
+VALID = {"summary": "Uploads stall every night", "problem_type": "data_transfer",
+         "severity": "B", "started_at": "2026-11-20T22:15:00+00:00",
+         "description": "Share uploads stop at 02:00 and resume at 06:00.",
+         "contact_name": "Ada Field", "email": "ada@example.com", "phone": "+1 (555) 010-9999",
+         "contact_method": "phone"}
+
+
+def file_ticket(auth, **changes) -> dict:
+    """File a ticket on a quick new package through the API; wait until its bundle is made."""
+    changes.setdefault("package_id", make_package(auth, ["system"])["id"])
+    response = auth.api("POST", API, {**VALID, **changes})
+    assert response.status_code in (201, 202), response.get_json()
+    return finished(auth.client, response.headers["Location"], waiting=("waiting",))
+
+
+def set_mode(app, mode: str) -> None:
+    with app.app_context():
+        db.put_setting(db.get_db(), "connectivity_mode", mode, "test")
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"summary": ""}, "summary"),
+    ({"summary": "   "}, "summary"),
+    ({"summary": "x" * 141}, "summary"),
+    ({"summary": None}, "summary"),
+    ({"problem_type": "furniture"}, "problem_type"),
+    ({"problem_type": None}, "problem_type"),
+    ({"severity": "D"}, "severity"),
+    ({"severity": "a"}, "severity"),
+    ({"started_at": "last tuesday"}, "started_at"),
+    ({"started_at": ""}, "started_at"),
+    ({"started_at": 1700000000}, "started_at"),
+    ({"started_at": "2999-01-01T00:00:00Z"}, "started_at"),
+    ({"description": ""}, "description"),
+    ({"description": "x" * 10_001}, "description"),
+    ({"contact_name": ""}, "contact_name"),
+    ({"email": "ada.example.com"}, "email"),
+    ({"email": "ada@example"}, "email"),
+    ({"email": ""}, "email"),
+    ({"phone": "call me maybe"}, "phone"),
+    ({"phone": "", "contact_method": "phone"}, "phone"),
+    ({"contact_method": "pigeon"}, "contact_method"),
+    ({"package_id": "not-an-id"}, "package_id"),
+    ({"package_id": "0123456789abcdef"}, "package_id"),
+    ({"package_id": 42}, "package_id"),
+])
+def test_each_bad_field_is_refused_by_name(app, auth, change, field):
+    auth.sign_in()
+    response = auth.api("POST", API, {**VALID, **change})
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert field in problem["detail"]
+    assert auth.client.get(API).get_json()["tickets"] == []
+
+
+def test_limits_and_optional_fields_are_accepted():
+    clean, problems = tickets.check({**VALID, "summary": "x" * 140, "phone": "",
+                                     "contact_method": "email",
+                                     "started_at": "2026-11-20T22:15"})
+    assert problems == {}
+    assert clean["summary"] == "x" * 140 and clean["phone"] == ""
+    assert clean["started_at"].endswith("+00:00")
+
+
+def test_ticket_with_a_chosen_package_bundles_everything(app, client, auth):
+    auth.sign_in()
+    with app.app_context():
+        db.get_db().execute(
+            "INSERT INTO jobs(id, kind, state, progress, result, created_at, finished_at) "
+            "VALUES ('00000000000000d1', 'diagnostics', 'succeeded', 1, ?, 1, 2)",
+            (json.dumps({"results": [{"id": "disks", "status": "warning"}]}),))
+    package = make_package(auth, ["system"])
+    response = auth.api("POST", API, {**VALID, "package_id": package["id"]})
+    assert response.status_code == 201
+    ticket = response.get_json()
+    assert ticket["state"] == "ready" and ticket["package_id"] == package["id"]
+    bundle = ticket["bundle"]
+    assert bundle["filename"].startswith("supportticket-edge-test-")
+    assert bundle["filename"].endswith("Z.zip")
+
+    reply, data = download(client, f"{API}/{ticket['id']}/download")
+    assert reply.status_code == 200
+    assert int(reply.headers["Content-Length"]) == bundle["size"] == len(data)
+    assert hashlib.sha256(data).hexdigest() == bundle["sha256"]
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert sorted(archive.namelist()) == sorted(["ticket.json", "diagnostic-run.json",
+                                                 package["filename"], "SHA256SUMS"])
+    document = json.loads(archive.read("ticket.json"))
+    assert {k: document[k] for k in VALID} == VALID
+    assert document["device"] == "edge-test" and document["connectivity_mode"] == \
+        "fully_connected"
+    assert document["support_package"]["filename"] == package["filename"]
+    assert document["diagnostic_run"]["id"] == "00000000000000d1"
+    run = json.loads(archive.read("diagnostic-run.json"))
+    assert run["results"] == [{"id": "disks", "status": "warning"}]
+    inner = zipfile.ZipFile(io.BytesIO(archive.read(package["filename"])))
+    assert "manifest.json" in inner.namelist()
+    sums = dict(reversed(line.split("  ")) for line in
+                archive.read("SHA256SUMS").decode().splitlines())
+    for name in ("ticket.json", "diagnostic-run.json", package["filename"]):
+        assert sums[name] == hashlib.sha256(archive.read(name)).hexdigest()
+    actions = [r["action"] for r in client.get("/api/v1/audit").get_json()["entries"]]
+    assert "support_ticket_create" in actions and "support_ticket_download" in actions
+
+
+def test_ticket_without_a_package_makes_one_then_bundles(app, client, auth):
+    auth.sign_in()
+    response = auth.api("POST", API, VALID)
+    assert response.status_code == 202
+    assert response.get_json()["state"] == "waiting"
+    ticket = finished(client, response.headers["Location"], waiting=("waiting",))
+    assert ticket["state"] == "ready", ticket["error"]
+    package = client.get(f"/api/v1/support/packages/{ticket['package_id']}").get_json()
+    assert package["state"] == "succeeded"
+    archive = zipfile.ZipFile(io.BytesIO(download(client, f"{API}/{ticket['id']}/download")[1]))
+    assert package["filename"] in archive.namelist()
+    assert "diagnostic-run.json" not in archive.namelist()
+    assert json.loads(archive.read("ticket.json"))["diagnostic_run"] is None
+
+
+def test_ticket_fails_with_its_package(app, client, auth, monkeypatch):
+    from diagnostics.collect import PackageError
+    from diagnostics.collect.archive import PackageWriter
+
+    def disk_full(self):
+        raise PackageError("No space left on device.")
+    monkeypatch.setattr(PackageWriter, "close", disk_full)
+    auth.sign_in()
+    ticket = file_ticket(auth, package_id=None)
+    assert ticket["state"] == "failed" and "No space left on device" in ticket["error"]
+    assert ticket["bundle"] is None
+    assert client.get(f"{API}/{ticket['id']}/download").status_code == 409
+    assert list(tickets.ticket_dir(app).glob("*")) == []
+
+
+def test_ticket_form_flow(app, client, auth):
+    auth.sign_in()
+    form = client.get(PAGE + "ticket").get_data(as_text=True)
+    assert "Critical impact" in form and "Make a new support package" in form
+    response = auth.post(PAGE + "ticket", {**VALID, "started_at": "2026-11-20T22:15",
+                                           "package": "new"})
+    assert response.status_code == 303
+    ticket_url = response.headers["Location"]
+    ticket_id = ticket_url.rstrip("/").rsplit("/", 1)[1]
+    finished(client, f"{API}/{ticket_id}", waiting=("waiting",))
+    poll = client.get(ticket_url, headers={"HX-Request": "true"})
+    assert poll.status_code == 286 and "Download bundle" in poll.get_data(as_text=True)
+    page = client.get(ticket_url).get_data(as_text=True)
+    assert VALID["summary"] in page and "Copy to a USB drive" in page
+    reply, data = download(client, f"{PAGE}tickets/{ticket_id}/download")
+    assert reply.status_code == 200 and "ticket.json" in zipfile.ZipFile(
+        io.BytesIO(data)).namelist()
+
+
+def test_ticket_form_shows_each_problem(app, client, auth):
+    auth.sign_in()
+    response = auth.post(PAGE + "ticket", {**VALID, "summary": "", "email": "nope",
+                                           "started_at": "2999-01-01T00:00",
+                                           "package": "new"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Summary is required." in page
+    assert "E-mail must be an e-mail address" in page
+    assert "Start time must not be in the future." in page
+    assert client.get(API).get_json()["tickets"] == []
+
+
+def test_viewer_cannot_reach_tickets(app, client, auth):
+    auth.sign_in_viewer()
+    assert client.get(PAGE + "ticket").status_code == 403
+    assert auth.api("POST", API, VALID).status_code == 403
+    assert client.get(API).status_code == 403
+
+
+@pytest.mark.parametrize("ticket_id", ["x", "..", "0123456789abcdeg", "0123456789abcdef"])
+def test_unknown_ticket_ids_are_not_found(app, client, auth, ticket_id):
+    auth.sign_in()
+    assert client.get(f"{API}/{ticket_id}").status_code == 404
+    assert client.get(f"{API}/{ticket_id}/download").status_code == 404
+    assert client.get(f"{PAGE}tickets/{ticket_id}").status_code == 404
+    assert auth.api("POST", f"{API}/{ticket_id}/upload", {}).status_code == 404
+
+
+class SupportEndpoint:
+    """An HTTPS server (certificate from a test CA) that records uploads and answers in turn."""
+
+    def __init__(self, tmp_path: Path, answers: list[int]):
+        self.answers = list(answers)
+        self.received: list[tuple[dict, bytes]] = []
+        ca = trustme.CA()
+        self.ca_file = tmp_path / "support-ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert("127.0.0.1").configure_cert(context)
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                endpoint.received.append((dict(self.headers), body))
+                status = endpoint.answers.pop(0) if endpoint.answers else 201
+                reply = json.dumps({"reference": "SR-1042"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/tickets"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def endpoint(app, tmp_path):
+    created = []
+
+    def make(answers=()):
+        server = SupportEndpoint(tmp_path, list(answers))
+        app.config["SUPPORT_UPLOAD_URL"] = server.url
+        app.config["SUPPORT_UPLOAD_CA"] = str(server.ca_file)
+        created.append(server)
+        return server
+    yield make
+    for server in created:
+        server.close()
+
+
+def _bundle_bytes(app, ticket) -> bytes:
+    return (tickets.ticket_dir(app) / ticket["bundle"]["filename"]).read_bytes()
+
+
+def test_upload_sends_the_bundle_over_tls(app, client, auth, endpoint):
+    server = endpoint()
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["uploaded_by"] == "admin"
+    [(headers, body)] = server.received
+    assert body == _bundle_bytes(app, ticket)
+    assert headers["X-Support-Ticket"] == ticket["id"]
+    assert headers["Content-Type"] == "application/zip"
+    entries = client.get("/api/v1/audit").get_json()["entries"]
+    assert any(e["action"] == "support_ticket_upload" and e["outcome"] == "success"
+               for e in entries)
+
+
+def test_upload_retries_after_a_503(app, auth, endpoint):
+    server = endpoint([503])
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
+    assert response.status_code == 200, response.get_json()
+    assert len(server.received) == 2
+    assert server.received[0][1] == server.received[1][1] == _bundle_bytes(app, ticket)
+
+
+def test_upload_gives_up_with_a_clear_message(app, auth, endpoint, monkeypatch):
+    monkeypatch.setattr(upload, "BACKOFF", 0)
+    server = endpoint([503] * (upload.RETRIES + 1))
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
+    assert response.status_code == 502
+    assert "503" in response.get_json()["detail"]
+    assert len(server.received) == upload.RETRIES + 1
+    assert auth.client.get(f"{API}/{ticket['id']}").get_json()["uploaded_at"] is None
+
+
+def test_upload_refuses_an_untrusted_certificate(app, auth, endpoint, tmp_path):
+    endpoint()
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    app.config["SUPPORT_UPLOAD_CA"] = str(other_ca)
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
+    assert response.status_code == 502
+    assert "certificate" in response.get_json()["detail"]
+
+
+def test_upload_is_refused_when_fully_disconnected(app, client, auth, endpoint):
+    server = endpoint()
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    set_mode(app, "fully_disconnected")
+    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
+    assert response.status_code == 409
+    assert "fully disconnected" in response.get_json()["detail"]
+    page = auth.post(f"{PAGE}tickets/{ticket['id']}/upload")
+    assert page.status_code == 409 and "fully disconnected" in page.get_data(as_text=True)
+    assert server.received == []
+    view = client.get(f"{PAGE}tickets/{ticket['id']}").get_data(as_text=True)
+    assert "Send to support</button>" not in view and "USB" in view
+
+
+def test_partially_disconnected_upload_needs_size_confirmation(app, client, auth, endpoint):
+    server = endpoint()
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    set_mode(app, "partially_disconnected")
+    unconfirmed = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
+    assert unconfirmed.status_code == 409
+    assert unconfirmed.get_json()["size"] == ticket["bundle"]["size"]
+    page = auth.post(f"{PAGE}tickets/{ticket['id']}/upload")
+    assert page.status_code == 409 and "confirm to send it" in page.get_data(as_text=True)
+    assert server.received == []
+    confirmed = auth.post(f"{PAGE}tickets/{ticket['id']}/upload", {"confirm_size": "y"})
+    assert confirmed.status_code == 303
+    assert len(server.received) == 1
+
+
+def test_upload_without_an_endpoint_says_so(app, auth):
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
+    assert response.status_code == 502
+    assert "No upload endpoint is configured" in response.get_json()["detail"]
+
+
+class FakeDevice:
+    """Just what :mod:`webui.support.usb` reads of a ``pyudev.Device``."""
+
+    def __init__(self, node, properties, removable=None, parent=None):
+        self.device_node = node
+        self.properties = properties
+        self.attributes = {} if removable is None else {"removable": removable}
+        self.parent = parent
+
+    def find_parent(self, subsystem, device_type=None):
+        return self.parent
+
+
+class FakeUdev:
+    def __init__(self, devices):
+        self.devices = devices
+
+    def list_devices(self, subsystem=None):
+        return [d for d in self.devices if subsystem == "block"]
+
+
+@pytest.fixture
+def drives(tmp_path, monkeypatch):
+    """A USB stick (sdb1) and an SD card (mmcblk0p1) mounted in tmp, a fixed disk ignored."""
+    stick, card, fixed = tmp_path / "usb stick", tmp_path / "card", tmp_path / "fixed"
+    for mount in (stick, card, fixed):
+        mount.mkdir()
+    sd_card = FakeDevice("/dev/mmcblk0", {"DEVTYPE": "disk"}, removable=b"1\n")
+    system_disk = FakeDevice("/dev/sda", {"DEVTYPE": "disk"}, removable=b"0\n")
+    devices = [
+        FakeDevice("/dev/sda1", {"DEVTYPE": "partition"}, parent=system_disk),
+        FakeDevice("/dev/sdb1", {"DEVTYPE": "partition", "ID_BUS": "usb",
+                                 "ID_FS_LABEL": "SUPPORT_KEY"}),
+        FakeDevice("/dev/sdc1", {"DEVTYPE": "partition", "ID_BUS": "usb"}),
+        FakeDevice("/dev/mmcblk0p1", {"DEVTYPE": "partition"}, parent=sd_card),
+    ]
+    mounts = tmp_path / "mounts"
+    escaped = str(stick).replace(" ", "\\040")
+    mounts.write_text(f"/dev/sda1 {fixed} ext4 rw 0 0\n/dev/sdb1 {escaped} vfat rw 0 0\n"
+                      f"/dev/mmcblk0p1 {card} vfat rw 0 0\nproc /proc proc rw 0 0\n")
+    monkeypatch.setattr(usb, "udev_context", lambda: FakeUdev(devices))
+    monkeypatch.setattr(usb, "MOUNTS", str(mounts))
+    monkeypatch.setattr(usb.removable_drives, "__defaults__", (None, str(mounts)))
+    return {"stick": stick, "card": card, "fixed": fixed}
+
+
+def test_removable_drives_are_the_mounted_usb_and_removable_ones(drives):
+    found = usb.removable_drives()
+    assert [(d.device, d.mount_point, d.label) for d in found] == [
+        ("/dev/mmcblk0p1", str(drives["card"]), "USB drive"),
+        ("/dev/sdb1", str(drives["stick"]), "SUPPORT KEY"),
+    ]
+
+
+def test_no_udev_means_no_drives(monkeypatch):
+    monkeypatch.setattr(usb, "udev_context", lambda: None)
+    assert usb.removable_drives() == []
+
+
+def test_bundle_is_copied_to_the_usb_drive_with_a_checksum(app, client, auth, drives):
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    listed = client.get("/api/v1/support/usb-drives").get_json()["drives"]
+    assert [d["device"] for d in listed] == ["/dev/mmcblk0p1", "/dev/sdb1"]
+    page = client.get(f"{PAGE}tickets/{ticket['id']}").get_data(as_text=True)
+    assert "SUPPORT KEY (/dev/sdb1)" in page
+    response = auth.post(f"{PAGE}tickets/{ticket['id']}/usb",
+                         {"mount_point": str(drives["stick"])})
+    assert response.status_code == 303
+    name = ticket["bundle"]["filename"]
+    copy = drives["stick"] / name
+    assert copy.read_bytes() == _bundle_bytes(app, ticket)
+    assert (drives["stick"] / f"{name}.sha256").read_text() == \
+        f"{ticket['bundle']['sha256']}  {name}\n"
+    assert not list(drives["stick"].glob("*.partial"))
+
+    by_api = auth.api("POST", f"{API}/{ticket['id']}/usb", {"mount_point": str(drives["card"])})
+    assert by_api.status_code == 200 and (drives["card"] / name).exists()
+
+
+@pytest.mark.parametrize("mount_point", ["fixed", "/", "../card", None])
+def test_copy_only_goes_to_a_listed_drive(app, auth, drives, mount_point):
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    target = str(drives[mount_point]) if mount_point in drives else mount_point
+    response = auth.api("POST", f"{API}/{ticket['id']}/usb", {"mount_point": target})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "mount_point"
+    assert list(drives["fixed"].iterdir()) == []
+
+
+def test_copy_refuses_a_drive_too_small(app, auth, drives, monkeypatch):
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    monkeypatch.setattr(usb, "SPARE_BYTES", 1 << 60)
+    response = auth.api("POST", f"{API}/{ticket['id']}/usb",
+                        {"mount_point": str(drives["stick"])})
+    assert response.status_code == 507
+    assert "Not enough free space on SUPPORT KEY" in response.get_json()["detail"]
+    assert list(drives["stick"].iterdir()) == []
+
+
+def test_started_at_uses_device_local_time_without_an_offset():
+    clean, problems = tickets.check({**VALID, "started_at": "2026-11-20T22:15"})
+    assert not problems
+    local = dt.datetime(2026, 11, 20, 22, 15).astimezone()
+    assert clean["started_at"] == local.astimezone(dt.UTC).isoformat(timespec="seconds")
