@@ -23,7 +23,7 @@ def placeholder(label: str, group: str, slug: str, admin_only: bool = False) -> 
 
 SECTIONS: list[Section] = [
     Section("Overview", "dashboard.overview", "Device"),
-    placeholder("Hardware", "Device", "hardware"),
+    Section("Hardware", "dashboard.hardware", "Device"),
     placeholder("Diagnostic tests", "Troubleshooting", "diagnostics"),
     placeholder("Support", "Troubleshooting", "support"),
     placeholder("Copy logs", "Data", "copy-logs"),

@@ -25,15 +25,22 @@ SMART_TIMEOUT = 5.0
 REPLACE_ACTION = "Back up the data on {disk} and replace the disk."
 
 
-def run(host: Host, settings: ProbeSettings) -> Result:
-    """Inventory the disks and check each one's health signals."""
-    verdict = Verdict(ID, TITLE)
-    block = host.devices("block")
+def inventory(host: Host, block: list[Device] | None = None) -> list[dict]:
+    """Physical disks (no partitions, loop, RAM or device-mapper devices) with their facts."""
+    block = host.devices("block") if block is None else block
     devices = [d for d in block
                if d.devtype in (None, "disk") and not NOT_DISKS.match(d.sys_name)
                and not host.exists(f"/sys/class/block/{d.sys_name}/partition")]
     encrypted = _encrypted_volumes(host)
-    disks = [_disk(host, d, encrypted) for d in devices]
+    return [_disk(host, d, encrypted) for d in devices]
+
+
+def run(host: Host, settings: ProbeSettings) -> Result:
+    """Inventory the disks and check each one's health signals."""
+    verdict = Verdict(ID, TITLE)
+    block = host.devices("block")
+    encrypted = _encrypted_volumes(host)
+    disks = inventory(host, block)
     opened = {slave for volume in encrypted for slave in volume["backing_devices"]}
     # udev marks LUKS containers; one no dm-crypt mapping sits on is locked.
     locked = [d.sys_name for d in block

@@ -36,7 +36,7 @@ def run(host: Host, settings: ProbeSettings) -> Result:
             "(a container or a virtual machine without passed-through ports)",
             {"virtual_interfaces": virtual})
     management = settings.management_interface or default_route_interface(host)
-    interfaces = [_interface(host, name) for name in names]
+    interfaces = [interface(host, name) for name in names]
     for nic in interfaces:
         name = nic["name"]
         if not nic["enabled"]:
@@ -72,7 +72,8 @@ def run(host: Host, settings: ProbeSettings) -> Result:
                           {"management_interface": management, "interfaces": interfaces})
 
 
-def _interface(host: Host, name: str) -> dict:
+def interface(host: Host, name: str) -> dict:
+    """One network port: address, driver, link, speed, duplex and counters."""
     base = f"/sys/class/net/{name}"
     flags = host.read_value(f"{base}/flags")
     speed = host.read_int(f"{base}/speed")

@@ -22,7 +22,7 @@ REPLACE_ACTION = "Check the power cabling of {name}, and replace the unit if it 
 def run(host: Host, settings: ProbeSettings) -> Result:
     """Read every power supply from sysfs, and from the BMC when ipmitool is installed."""
     verdict = Verdict(ID, TITLE)
-    supplies = [_sysfs_supply(host, name) for name in host.listdir("/sys/class/power_supply")]
+    supplies = sysfs_supplies(host)
     ipmi, ipmi_note = _ipmi_supplies(host)
     details = {"sysfs": supplies, "ipmi": ipmi if ipmi_note is None else ipmi_note}
     if not supplies and not ipmi:
@@ -55,6 +55,11 @@ def run(host: Host, settings: ProbeSettings) -> Result:
                             REPLACE_ACTION.format(name=sensor["name"]))
     count = len(supplies) + len(ipmi)
     return verdict.result(f"{count} power supply reading(s), all good", details)
+
+
+def sysfs_supplies(host: Host) -> list[dict]:
+    """Power supplies the kernel knows (mains adapters, UPS and batteries) with their state."""
+    return [_sysfs_supply(host, name) for name in host.listdir("/sys/class/power_supply")]
 
 
 def _sysfs_supply(host: Host, name: str) -> dict:

@@ -5,12 +5,14 @@ import datetime as dt
 from flask import abort, current_app, jsonify, request, url_for
 from flask_login import current_user
 
+from diagnostics.hardware import inventory as hardware_inventory
 from webui import audit, db
 from webui.api import bp, openapi
 from webui.api.helpers import FieldError, json_body, require_admin
 from webui.audit.views import filters_from
 from webui.auth import tokens, users
 from webui.dashboard import service as dashboard
+from webui.dashboard.usage import sampler as usage_sampler
 
 
 @bp.route("/openapi.json")
@@ -23,6 +25,20 @@ def openapi_document():
 def status():
     """Device name, software version, uptime and boot id."""
     return jsonify(dashboard.status())
+
+
+@bp.route("/hardware")
+def hardware():
+    """Hardware inventory: disks, network ports, USB, accelerators, power supplies, sensors."""
+    return jsonify(hardware_inventory())
+
+
+@bp.route("/usage")
+def usage():
+    """Live usage: the latest sample and the last ten minutes (one sample every 2 s)."""
+    history = usage_sampler.history()
+    return jsonify(latest=history[-1].to_dict() if history else None,
+                   history=[s.to_dict() for s in history])
 
 
 @bp.route("/tokens")

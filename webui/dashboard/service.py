@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from diagnostics import system
 from webui.audit.service import recent_failed_sign_ins
+from webui.dashboard import usage
 
 OverviewCard = tuple[str, Callable[[], dict[str, Any] | None]]
 
@@ -33,6 +34,23 @@ def overview(conn: sqlite3.Connection) -> dict[str, Any]:
         "identity": system.identity(),
         "failed_sign_ins": recent_failed_sign_ins(conn),
         "cards": cards(),
+        **usage_context(),
+    }
+
+
+def usage_context() -> dict[str, Any]:
+    """The latest sample and the sparklines of the last ten minutes."""
+    history = usage.sampler.history()
+    def line(field: str, ceiling: float | None = None) -> str:
+        return usage.sparkline([getattr(s, field) for s in history], ceiling=ceiling)
+    return {
+        "usage": history[-1] if history else None,
+        "usage_minutes": round(len(history) * usage.INTERVAL / 60, 1),
+        "sparklines": {
+            "cpu": line("cpu_percent", 100), "memory": line("memory_percent", 100),
+            "disk": usage.sparkline([s.disk_read_bps + s.disk_write_bps for s in history]),
+            "network": usage.sparkline([s.net_rx_bps + s.net_tx_bps for s in history]),
+        },
     }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import abort, current_app, jsonify, render_template
 
 from diagnostics import Host, system
+from diagnostics.hardware import inventory as hardware_inventory
 from webui import config, db, navigation
 from webui.access import public
 from webui.dashboard import bp, placeholder_bp, service
@@ -32,3 +33,14 @@ def page(section: str):
     if section not in labels:
         abort(404)
     return render_template("placeholder/page.html", label=labels[section])
+
+
+@bp.route("/usage")
+def usage():
+    """The live-usage card, refreshed by htmx every 2 s."""
+    return render_template("dashboard/_usage.html", **service.usage_context())
+
+
+@bp.route("/hardware")
+def hardware():
+    return render_template("dashboard/hardware.html", inventory=hardware_inventory())
