@@ -129,6 +129,7 @@ def test_parallel_indexing_matches(big_log, tmp_path, monkeypatch, python):
     monkeypatch.setattr(index, "SEGMENT_BYTES", 8 << 20)
     monkeypatch.setattr(index, "MAX_WORKERS", 2)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.setattr(index.sys, "executable", python)
     store = CopyLogStore([str(root)], str(tmp_path / "idx"))
     log_id = store.list()[0].id

@@ -269,12 +269,12 @@ def update(index: Index, fmt: Format, fd: int, save: Callable[[Index], None],
     """Extend ``index`` from its ``scanned_until`` to the end of the file, saving as it goes.
 
     With ``source`` (root, path inside it) and at least ``PARALLEL_MIN_BYTES`` to read on a
-    machine with several CPUs, ranges are counted by worker processes
+    machine with several idle CPUs, ranges are counted by worker processes
     (:mod:`diagnostics.copylogs.worker`) and merged in file order; if a worker fails, this
     process carries on alone.
     """
     end = os.fstat(fd).st_size
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    workers = _idle_cpus()
     done = False
     if source is not None and workers > 1 and end - index.scanned_until >= PARALLEL_MIN_BYTES:
         ranges = [(a, b, b == end) for a, b in _segments(fmt, fd, index.scanned_until, end)]
@@ -290,6 +290,12 @@ def update(index: Index, fmt: Format, fd: int, save: Callable[[Index], None],
                     for a, b in _segments(fmt, fd, index.scanned_until, end))
         done = _merge(index, fd, segments, save, cancel)
     return _finish(index, fd, save, done)
+
+
+def _idle_cpus() -> int:
+    """CPUs free for worker processes: on a busy machine they only add overhead."""
+    cpus = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cpus, int(cpus - os.getloadavg()[0] + 0.5)))
 
 
 def _finish(index: Index, fd: int, save: Callable[[Index], None], complete: bool) -> Index:
