@@ -90,8 +90,10 @@ def scheduled_banner() -> dict | None:
         current_app.config["DEVICE_NAME"], verb, local_time(pending.at), pending.requested_by)
     if pending.message:
         text += Markup(" Message: “{}”").format(pending.message)
+    # One element, so the banner's flex layout keeps the sentence together.
+    text = Markup('<span class="banner-text">{}</span>').format(text)
     banner = {"level": "warning", "title": f"{pending.label} scheduled.", "text": text,
-              "link": {"url": url_for("power.page"), "label": "Power"}}
+              "link": {"url": url_for("power.page"), "label": "Power details"}}
     if current_user.is_admin:
         banner["action"] = {"url": url_for("power.cancel"),
                             "label": f"Cancel {pending.label.lower()}"}
