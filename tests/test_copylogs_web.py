@@ -103,11 +103,11 @@ def test_list_shows_every_log_with_share_kind_status_and_counts(client, auth, in
     auth.sign_in()
     response = client.get("/copy-logs/")
     assert response.status_code == 200
-    page = text_of(response)
+    html = response.get_data(as_text=True)
     for copy_log in indexed.list():
-        assert copy_log.path in page
+        assert f'aria-label="{copy_log.path}"' in html
     for label in ("Upload", "Refresh", "Copy log", "Copy-time validation"):
-        assert f"<td>{label}</td>" in response.get_data(as_text=True)
+        assert f"<td>{label}</td>" in html
     upload = next(log for log in indexed.list() if log.path == UPLOAD)
     row = re.search(re.escape(UPLOAD) + r".*?</tr>", response.get_data(as_text=True), re.S)[0]
     assert "Failed" in row and f">{upload.errors}<" in row and f">{upload.warnings}<" in row
@@ -123,7 +123,7 @@ def test_list_sorts_on_the_server_and_says_how(client, auth, indexed):
     auth.sign_in()
     response = client.get("/copy-logs/?sort=errors&order=desc")
     html = response.get_data(as_text=True)
-    shown = re.findall(r'<a href="/copy-logs/([\w-]{16})">', html)
+    shown = re.findall(r'<a href="/copy-logs/([\w-]{16})"', html)
     errors = {log.id: log.errors for log in indexed.list()}
     assert [errors[i] for i in shown] == sorted(errors.values(), reverse=True)
     assert re.search(r'<th scope="col" aria-sort="descending">\s*<a href="[^"]*sort=errors&amp;'
@@ -141,7 +141,7 @@ def test_list_refuses_an_unknown_sort_clearly(client, auth, query):
     response = client.get(f"/copy-logs/?{query}")
     assert response.status_code == 422
     assert "Sorting:" in text_of(response)
-    assert UPLOAD in text_of(response)
+    assert "upload-2019-03-18.xml" in text_of(response)
 
 
 def test_list_without_configured_roots_says_so(tmp_path, monkeypatch):

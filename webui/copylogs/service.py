@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 KIND_LABELS = {"upload": "Upload", "refresh": "Refresh", "copy_log": "Copy log",
                "validation": "Copy-time validation"}
+KIND_TITLES = {"upload": "Upload error log", "refresh": "Refresh error log",
+               "copy_log": "Copy log", "validation": "Copy-time validation list"}
 STATUS_LABELS = {"succeeded": "Succeeded", "warnings": "Warnings", "failed": "Failed",
                  "unreadable": "Unreadable", "unknown": "Not known yet"}
 SORTS = {"share": "asc", "kind": "asc", "time": "desc", "errors": "desc"}

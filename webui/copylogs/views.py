@@ -10,7 +10,8 @@ from webui.copylogs.service import InvalidFilter
 
 @bp.context_processor
 def _labels():
-    return {"kind_labels": service.KIND_LABELS, "status_labels": service.STATUS_LABELS,
+    return {"kind_labels": service.KIND_LABELS, "kind_titles": service.KIND_TITLES,
+            "status_labels": service.STATUS_LABELS,
             "timestamp": service.timestamp}
 
 
