@@ -252,3 +252,23 @@ def test_fifo_and_directories_named_like_logs(root, tmp_path):
     assert fifo.status == "unreadable" and "regular file" in fifo.error
     assert not any(log.path.endswith("CopyLog_dir.xml") for log in store.list())
     assert_good_log_unaffected(store)
+
+
+def test_unwritable_index_directory_still_pages(root, tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    store = CopyLogStore([str(root)], str(blocked / "copylog-index"))
+    good = log_named(store, "CopyLog_good.xml")
+    status = store.ensure_index(good.id)
+    assert status["state"] == "none" and "cannot be written" in status["error"]
+    assert [e.path for e in store.entries(good.id).entries] == ["ok/one", "ok/two"]
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def test_log_deleted_after_discovery(root, tmp_path):
+    store = make_store(root, tmp_path)
+    good = log_named(store, "CopyLog_good.xml")
+    (root / "acct" / "A_S_CopyLog_good.xml").unlink()
+    with pytest.raises(CopyLogError, match="cannot be opened"):
+        store.entries(good.id)
+    assert store.index_status(good.id)["state"] == "unavailable"

@@ -351,6 +351,11 @@ def load(path: str) -> Index | None:
 def store(path: str, index: Index) -> None:
     """Write ``index`` to ``path`` atomically."""
     tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as stream:
-        json.dump(index.to_json(), stream, separators=(",", ":"))
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as stream:
+            json.dump(index.to_json(), stream, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import contextlib
 import hashlib
 import itertools
 import os
@@ -53,10 +54,12 @@ class CopyLogStore:
         self.roots = list(roots)
         self.index_dir = index_dir
         if index_dir is not None:
-            os.makedirs(index_dir, mode=0o700, exist_ok=True)
+            with contextlib.suppress(OSError):  # reported by index_status when it bites
+                os.makedirs(index_dir, mode=0o700, exist_ok=True)
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
         self._cancel = threading.Event()
+        self._index_errors: dict[str, str] = {}
         self._found: dict[str, Candidate] = {}
         self._found_at = -DISCOVERY_TTL
         self._indexes: collections.OrderedDict[str, tuple[tuple[int, int], Index]] = \
@@ -108,6 +111,9 @@ class CopyLogStore:
             return log
         try:
             return self._fill(log, candidate, fd)
+        except OSError as exc:
+            log.error, log.status = f"the file cannot be read ({exc.strerror})", "unreadable"
+            return log
         finally:
             os.close(fd)
 
@@ -218,8 +224,12 @@ class CopyLogStore:
                 return
             indexing.update(index, fmt, fd, lambda idx: indexing.store(path, idx), self._cancel,
                             (candidate.root_real, candidate.target))
+            self._index_errors.pop(candidate.log.id, None)
         except CopyLogError:
             return
+        except OSError as exc:
+            # e.g. a full or read-only instance directory: paging still works without it
+            self._index_errors[candidate.log.id] = f"the index cannot be written ({exc.strerror})"
         finally:
             os.close(fd)
 
@@ -235,13 +245,15 @@ class CopyLogStore:
         return thread
 
     def index_status(self, log_id: str) -> dict[str, object]:
-        """``{state, indexed_bytes, size, entries, building}``; ``state`` is ``none``,
-        ``partial``, ``complete`` or ``unavailable`` (the log cannot be read)."""
+        """``{state, indexed_bytes, size, entries, building, error}``; ``state`` is ``none``,
+        ``partial``, ``complete`` or ``unavailable`` (the log cannot be read); ``error`` says why
+        the last build could not save its index (None when it could)."""
         candidate = self._candidate(log_id)
         lock = self._building.get(log_id)
         status: dict[str, object] = {"state": "unavailable", "indexed_bytes": 0,
                                      "size": candidate.log.size, "entries": None,
-                                     "building": bool(lock and lock.locked())}
+                                     "building": bool(lock and lock.locked()),
+                                     "error": self._index_errors.get(log_id)}
         try:
             with _OpenLog(candidate) as (fd, fmt):
                 status["size"] = os.fstat(fd).st_size
@@ -275,7 +287,10 @@ class CopyLogStore:
         with _OpenLog(candidate) as (fd, fmt):
             reader = _Reader(fmt, fd, self._usable_index(candidate, fmt, fd),
                              _key_filter(fmt, category, code), q)
-            return reader.page(page, per_page)
+            try:
+                return reader.page(page, per_page)
+            except OSError as exc:
+                raise CopyLogError(f"the file cannot be read ({exc.strerror})") from exc
 
     def iter_entries(self, log_id: str, category: str | None = None, code: str | None = None,
                      q: str | None = None) -> Iterator[Entry]:
@@ -284,7 +299,10 @@ class CopyLogStore:
         with _OpenLog(candidate) as (fd, fmt):
             reader = _Reader(fmt, fd, self._usable_index(candidate, fmt, fd),
                              _key_filter(fmt, category, code), q)
-            yield from reader.all()
+            try:
+                yield from reader.all()
+            except OSError as exc:
+                raise CopyLogError(f"the file cannot be read ({exc.strerror})") from exc
 
     def open_original(self, log_id: str) -> BinaryIO:
         """The log file opened for reading in binary, without leaving its root."""
