@@ -531,3 +531,18 @@ def test_full_real_run_through_the_app(client, auth, app):
             assert result["recommended_action"], result
     page = client.get(f"{PAGE}/runs/{run['id']}").get_data(as_text=True)
     assert page.count("<details") == len(PROBE_IDS)
+
+
+def test_details_read_plainly(client, auth, app):
+    details = {"online": [0, 1], "offline": [], "thermal": {}, "interfaces": [{"name": "eth0"}],
+               "writable": False, "free_bytes": 7, "mount": "/data", "error": None}
+    result = {**result_dict("storage"), "details": details}
+    run_id = insert_run(app, "succeeded", ["storage"], [result], finished_at=time.time())
+    auth.sign_in()
+    html = client.get(f"{PAGE}/runs/{run_id}").get_data(as_text=True)
+    for shown in ("<dt>online</dt><dd>0, 1</dd>", "<dt>offline</dt><dd>none</dd>",
+                  "<dt>thermal</dt><dd>none</dd>", "<dt>writable</dt><dd>no</dd>",
+                  "<dt>free bytes</dt><dd>7</dd>", "<dt>mount</dt><dd>/data</dd>",
+                  "<dt>error</dt><dd>—</dd>"):
+        assert shown in html
+    assert '<dt>interfaces</dt><dd><pre>[\n  {\n    "name": "eth0"\n  }\n]</pre></dd>' in html
