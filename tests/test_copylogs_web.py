@@ -377,6 +377,20 @@ def test_viewer_reads_downloads_and_exports(client, auth, indexed):
     assert client.get(f"/api/v1/copylogs/{upload}/entries").status_code == 200
 
 
+def test_an_empty_log_reads_as_no_entries(client, auth, root, store):
+    upload = root / "share2" / "Microsoft Data Box Edge" / "Upload"
+    upload.mkdir(parents=True)
+    (upload / "empty.xml").write_bytes(b"")
+    auth.sign_in()
+    empty = log_id(store, "share2/Microsoft Data Box Edge/Upload/empty.xml")
+    page = client.get(f"/copy-logs/{empty}")
+    assert page.status_code == 200 and "No entries match" in text_of(page)
+    assert "cannot be read" not in text_of(page)
+    assert client.get(f"/copy-logs/{empty}/entries.csv").get_data(as_text=True).strip() == \
+        ",".join(service.CSV_FIELDS)
+    assert client.get(f"/api/v1/copylogs/{empty}/entries").get_json()["total"] == 0
+
+
 # hostile files and hostile ids
 
 

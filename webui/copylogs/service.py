@@ -11,6 +11,7 @@ import collections
 import csv
 import datetime as dt
 import io
+import itertools
 import logging
 import re
 import threading
@@ -133,11 +134,6 @@ class Indexer:
                                                 daemon=True)
                 self._thread.start()
 
-    def pending(self) -> int:
-        """Logs waiting for the indexer."""
-        with self._lock:
-            return len(self._queue)
-
     def _run(self) -> None:
         while True:
             with self._lock:
@@ -197,17 +193,22 @@ def list_logs(sort: str = "time", order: str = "desc") -> list[CopyLog]:
     """
     logs = copy_logs().store.list()
     copy_logs().indexer.request(log.id for log in logs if _needs_index(log))
-    keys = {"share": lambda g: ((g.share or "").casefold(), g.path.casefold()),
-            "kind": lambda g: (KIND_LABELS.get(g.kind, g.kind), g.path.casefold()),
-            "time": lambda g: (g.modified_at, g.path.casefold()),
-            "errors": lambda g: (g.errors or 0, g.path.casefold())}
-    known = [g for g in logs if sort != "errors" or g.errors is not None]
-    unknown = [g for g in logs if sort == "errors" and g.errors is None]
+    keys = {"share": lambda row: ((row.share or "").casefold(), row.path.casefold()),
+            "kind": lambda row: (KIND_LABELS.get(row.kind, row.kind), row.path.casefold()),
+            "time": lambda row: (row.modified_at, row.path.casefold()),
+            "errors": lambda row: (row.errors or 0, row.path.casefold())}
+    known = [row for row in logs if sort != "errors" or row.errors is not None]
+    unknown = [row for row in logs if sort == "errors" and row.errors is None]
     return sorted(known, key=keys[sort], reverse=order == "desc") + unknown
 
 
 def _needs_index(copy_log: CopyLog) -> bool:
-    return not copy_log.indexed and copy_log.error is None
+    return copy_log.entries is None and copy_log.error is None
+
+
+def _known_empty(copy_log: CopyLog) -> bool:
+    # The store counts an empty log as succeeded with no entries but refuses to page it.
+    return copy_log.format is None and copy_log.entries == 0 and copy_log.error is None
 
 
 def timestamp(iso: str | None) -> float | None:
@@ -363,9 +364,12 @@ def _whole_number(args: Mapping[str, str], name: str, default: int, low: int, hi
 def entries_page(copy_log: CopyLog, query: EntryQuery) -> Page:
     """One page of matching entries; raises :class:`InvalidFilter` for a page beyond the last
     and :class:`CopyLogError` for a log that cannot be read."""
-    page = copy_logs().store.entries(copy_log.id, query.page, query.per_page,
-                                     query.category or None, query.code or None,
-                                     query.q or None)
+    if _known_empty(copy_log):
+        page = Page(total=0, page=query.page, per_page=query.per_page, entries=[])
+    else:
+        page = copy_logs().store.entries(copy_log.id, query.page, query.per_page,
+                                         query.category or None, query.code or None,
+                                         query.q or None)
     if query.page > 1 and not page.entries:
         raise InvalidFilter("page", f"beyond the last page ({last_page(page)})")
     return page
@@ -378,9 +382,20 @@ def last_page(page: Page) -> int:
 
 def csv_lines(copy_log: CopyLog, query: EntryQuery) -> Iterator[str]:
     """Every matching entry as CSV text, header first, streamed; cells a spreadsheet would run
-    as a formula are prefixed with an apostrophe."""
-    entries = copy_logs().store.iter_entries(copy_log.id, query.category or None,
-                                             query.code or None, query.q or None)
+    as a formula are prefixed with an apostrophe.
+
+    The log is opened before this returns, so a log that cannot be read raises
+    :class:`CopyLogError` here rather than in the middle of the response.
+    """
+    entries: Iterator[Entry] = iter(())
+    if not _known_empty(copy_log):
+        entries = copy_logs().store.iter_entries(copy_log.id, query.category or None,
+                                                 query.code or None, query.q or None)
+    first = next(entries, None)
+    return _csv_stream(itertools.chain([first] if first is not None else [], entries))
+
+
+def _csv_stream(entries: Iterator[Entry]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_FIELDS)

@@ -90,11 +90,15 @@ def export(log_id: str):
         query = service.parse_query(request.args, copy_log)
     except InvalidFilter as exc:
         abort(422, description=f"{exc.field}: {exc.rule}")
-    if copy_log.error:
-        abort(409, description=f"This copy log cannot be read: {copy_log.error}")
+    try:
+        if copy_log.error:
+            raise CopyLogError(copy_log.error)
+        lines = service.csv_lines(copy_log, query)
+    except CopyLogError as exc:
+        abort(409, description=f"This copy log cannot be read: {exc}")
     audit.record("copylog_export", copy_log.path, detail={"id": copy_log.id,
                                                          **query.filters()})
-    return Response(stream_with_context(service.csv_lines(copy_log, query)),
+    return Response(stream_with_context(lines),
                     mimetype="text/csv", headers={
                         "Content-Disposition":
                             f'attachment; filename="{service.export_name(copy_log)}"'})
