@@ -4,6 +4,7 @@ the overview card and the ``/api/v1/diagnostics`` endpoints."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 import secrets
@@ -546,3 +547,26 @@ def test_details_read_plainly(client, auth, app):
                   "<dt>error</dt><dd>—</dd>"):
         assert shown in html
     assert '<dt>interfaces</dt><dd><pre>[\n  {\n    "name": "eth0"\n  }\n]</pre></dd>' in html
+
+
+def test_history_keeps_only_the_newest_runs(client, auth, app, probes, monkeypatch):
+    monkeypatch.setattr(service, "RUNS_KEPT", 3)
+    old = [insert_run(app, "succeeded", ["cpus"], [result_dict("cpus")],
+                      created_at=1000.0 + n, started_at=1000.0 + n) for n in range(4)]
+    auth.sign_in()
+    new = start(auth, ["cpus"])
+    kept = [run["id"] for run in client.get(RUNS_API).get_json()["runs"]]
+    assert kept == [new, old[3], old[2]]
+    assert client.get(f"{RUNS_API}/{old[0]}").status_code == 404
+
+
+def test_api_run_body_sent_in_chunks_is_read(client, auth, probes):
+    auth.sign_in()
+    body = json.dumps({"tests": ["cpus"]}).encode()
+    # What gunicorn hands over for a chunked body: no length, a stream it ends itself.
+    response = client.post(RUNS_API, input_stream=io.BytesIO(body),
+                           environ_overrides={"wsgi.input_terminated": True},
+                           headers={"X-CSRFToken": auth.csrf(), "Transfer-Encoding": "chunked",
+                                    "Content-Type": "application/json"})
+    assert response.status_code == 202
+    assert response.get_json()["tests"] == ["cpus"]

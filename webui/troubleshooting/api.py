@@ -46,7 +46,7 @@ def create_run():
     """
     require_admin()
     # An empty body runs every test.
-    body = json_body() if request.content_length else {}
+    body = json_body() if request.get_data(cache=True) else {}
     tests = _requested_tests(body)
     try:
         run_id = service.start_run(tests, current_user.actor)

@@ -23,6 +23,7 @@ from webui import audit, db, jobs
 from webui.config import ConfigError
 
 KIND = "diagnostics"
+RUNS_KEPT = 500
 DEFAULT_CONNECTIVITY_MODE = "fully_connected"
 CONNECTIVITY_SETTING = "connectivity_mode"
 # Job ids are 16 hex digits; anything else cannot name a run.
@@ -101,7 +102,15 @@ def start_run(test_ids: Sequence[str] | None, actor: str) -> str:
                      {"tests": wanted, "reason": "a run is already in progress"})
         raise
     audit.record("diagnostics_run", run_id, detail={"tests": wanted})
+    _forget_old_runs(db.get_db())
     return run_id
+
+
+def _forget_old_runs(conn: sqlite3.Connection) -> None:
+    # History is bounded: finished runs beyond the newest RUNS_KEPT go.
+    conn.execute("DELETE FROM jobs WHERE kind = ? AND state NOT IN ('queued', 'running') AND id "
+                 "NOT IN (SELECT id FROM jobs WHERE kind = ? ORDER BY created_at DESC, rowid DESC "
+                 "LIMIT ?)", (KIND, KIND, RUNS_KEPT))
 
 
 def _execute(ctx: jobs.JobContext, test_ids: list[str],
