@@ -241,3 +241,18 @@ def test_unknown_log_id(store):
 
 def test_copy_log_error_is_an_exception_with_a_message():
     assert str(CopyLogError("why")) == "why"
+
+
+def test_user_xml_files_cannot_crowd_out_the_logs(tmp_path, monkeypatch):
+    from diagnostics.copylogs import discover as discovery
+
+    monkeypatch.setattr(discovery, "MAX_UNNAMED", 2)
+    root = tmp_path / "share"
+    (root / "a-user-data").mkdir(parents=True)
+    for i in range(5):
+        (root / "a-user-data" / f"doc{i}.xml").write_text("<doc/>")
+    shutil.copytree(FIXTURES / "share1" / "Microsoft Data Box Edge",
+                    root / "z" / "Microsoft Data Box Edge")
+    logs = CopyLogStore([str(root)], str(tmp_path / "idx")).list()
+    assert sorted(log.kind for log in logs) == ["refresh", "upload"]
+    assert {log.share for log in logs} == {"z"}

@@ -26,6 +26,7 @@ RESERVED_FOLDERS = ("Microsoft Data Box Edge", "Microsoft Data Box Gateway",
 MAX_DEPTH = 10
 MAX_VISITED = 100_000
 MAX_LOGS = 5_000
+MAX_UNNAMED = 2_000
 
 _RESERVED = {name.lower() for name in RESERVED_FOLDERS}
 _COPY_LOG_NAME = re.compile(r".*_CopyLog_.*\.xml", re.IGNORECASE)
@@ -101,10 +102,11 @@ def _classify(parts: list[str]) -> tuple[str | None, str | None, bool]:
 def walk(roots: list[str]) -> list[Candidate]:
     """Every candidate log under ``roots``: named ones and ``*.xml`` files to sniff.
 
-    The walk is bounded (depth, entries visited, logs found); nothing is opened here.
+    The walk is bounded (depth, entries visited, logs found, and other ``*.xml`` files kept
+    for sniffing, so user data in a share cannot crowd out the logs); nothing is opened here.
     """
     found: list[Candidate] = []
-    visited = 0
+    visited = unnamed = 0
     for root in roots:
         root_real = os.path.realpath(root)
         stack: list[tuple[str, int]] = [("", 0)]
@@ -125,8 +127,13 @@ def walk(roots: list[str]) -> list[Candidate]:
                         stack.append((rel, depth + 1))
                     continue
                 candidate = _candidate(root, root_real, rel, entry)
-                if candidate is not None:
-                    found.append(candidate)
+                if candidate is None:
+                    continue
+                if candidate.kind_hint is None:
+                    unnamed += 1
+                    if unnamed > MAX_UNNAMED:
+                        continue
+                found.append(candidate)
     return found
 
 

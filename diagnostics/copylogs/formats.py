@@ -13,7 +13,6 @@ import base64
 import binascii
 import collections
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element, ParseError
 
@@ -371,9 +370,3 @@ def _copy_log_summary(element: Element) -> dict[str, object]:
         disk = {**(disk or {}), **{k: totals.pop(k) for k in ("drive_id", "drive_log_version")
                                    if k in totals}}
     return {"status": status, "totals": totals, "disk": disk}
-
-
-def iter_elements(fmt: Format, data: bytes, offset: int) -> Iterator[tuple[int, bytes]]:
-    """(file offset, span) of every entry in a block starting at file ``offset``."""
-    for a, b in fmt.spans(data):
-        yield offset + a, data[a:b]

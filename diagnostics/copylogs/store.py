@@ -33,6 +33,7 @@ PATH_SEARCH_BUDGET = 8 << 20
 DISCOVERY_TTL = 10.0
 MAX_PER_PAGE = 1000
 _CACHED_INDEXES = 16
+_MAX_NOT_LOGS = 20_000
 
 KeyFilter = Callable[[Key], bool]
 
@@ -45,8 +46,8 @@ class CopyLogStore:
     ``category`` (exact, case-insensitive), ``code`` (the code as written, its number or its
     symbolic name, e.g. ``2000`` or ``ERROR_ETAG_MISMATCH``), ``q`` (case-insensitive substring
     of the entry path). Category and code filters are answered from the index; ``q`` reads the
-    blocks that may match, so its cost grows with the file (about a second per GiB when the
-    page fills late); after its page is filled it counts on for at most
+    blocks that may match, so its cost grows with the file (a few seconds per GiB when the
+    page fills late or never); after its page is filled it counts on for at most
     ``PATH_SEARCH_BUDGET`` bytes, beyond which ``Page.total`` is a lower bound.
     """
 
@@ -60,6 +61,7 @@ class CopyLogStore:
         self._building: dict[str, threading.Lock] = {}
         self._cancel = threading.Event()
         self._index_errors: dict[str, str] = {}
+        self._not_logs: set[tuple[str, int, str]] = set()  # other *.xml files, by size and time
         self._found: dict[str, Candidate] = {}
         self._found_at = -DISCOVERY_TTL
         self._indexes: collections.OrderedDict[str, tuple[tuple[int, int], Index]] = \
@@ -72,10 +74,6 @@ class CopyLogStore:
         logs = [self._summarise(c) for c in self._candidates(refresh=True).values()]
         logs = [log for log in logs if log is not None]
         return sorted(logs, key=lambda log: log.modified_at, reverse=True)
-
-    def get(self, log_id: str) -> CopyLog:
-        """One log with its summary (see :meth:`summary`)."""
-        return self.summary(log_id)
 
     def summary(self, log_id: str) -> CopyLog:
         """Status, totals, counts by category and code (once indexed), header and summary
@@ -94,7 +92,8 @@ class CopyLogStore:
 
     def _candidate(self, log_id: str) -> Candidate:
         found = self._candidates().get(log_id)
-        if found is None:
+        if found is None and time.monotonic() - self._found_at > 1.0:
+            # a log that appeared since the last walk; unknown ids cannot force a walk each
             found = self._candidates(refresh=True).get(log_id)
         if found is None:
             raise KeyError(log_id)
@@ -118,6 +117,9 @@ class CopyLogStore:
             os.close(fd)
 
     def _fill(self, log: CopyLog, candidate: Candidate, fd: int) -> CopyLog | None:
+        stamp = (log.id, log.size, log.modified_at)
+        if stamp in self._not_logs:
+            return None
         head = read_head(fd)
         try:
             fmt = formats.sniff(head)
@@ -126,6 +128,9 @@ class CopyLogStore:
             return log
         if fmt is None:
             if candidate.kind_hint is None:
+                if len(self._not_logs) > _MAX_NOT_LOGS:
+                    self._not_logs.clear()
+                self._not_logs.add(stamp)
                 return None
             if head.strip():
                 log.error = "not a copy log in a known format (no entry or summary element)"
