@@ -244,7 +244,7 @@ def test_copy_log_error_is_an_exception_with_a_message():
 
 
 def test_user_xml_files_cannot_crowd_out_the_logs(tmp_path, monkeypatch):
-    from diagnostics.copylogs import discover as discovery
+    from diagnostics.copylogs import discovery
 
     monkeypatch.setattr(discovery, "MAX_UNNAMED", 2)
     root = tmp_path / "share"

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from diagnostics.copylogs import formats, reference
 from diagnostics.copylogs import index as indexing
-from diagnostics.copylogs.discover import Candidate, open_in_root, read_head, walk
+from diagnostics.copylogs.discovery import Candidate, open_in_root, read_head, walk
 from diagnostics.copylogs.formats import Format, Key
 from diagnostics.copylogs.index import Index
 from diagnostics.copylogs.models import CopyLog, CopyLogError, Entry, Page

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from diagnostics.copylogs.discover import open_in_root
+from diagnostics.copylogs.discovery import open_in_root
 from diagnostics.copylogs.formats import FORMATS
 from diagnostics.copylogs.index import count_segment
 
