@@ -26,6 +26,7 @@ MAX_ELEMENT = 1 << 20
 SNIFF_BYTES = 64 << 10
 
 Key = tuple[str | None, str | None]
+Buffer = bytes | bytearray
 
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _ATTR = re.compile(rb"""([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -77,19 +78,20 @@ class Format:
     start: re.Pattern[bytes]
     fast_key: re.Pattern[bytes]
 
-    def count(self, data: bytes) -> int:
-        """Number of entry start tags in ``data``."""
+    def count(self, data: Buffer, end: int | None = None) -> int:
+        """Number of entry start tags in ``data[:end]``."""
+        end = len(data) if end is None else end
         if self.name == "copy_log":
-            return data.count(self.marker)
-        return len(self.start.findall(data))
+            return data.count(self.marker, 0, end)
+        return len(self.start.findall(data, 0, end))
 
     def starts(self, data: bytes) -> list[int]:
         """Offsets of the entry start tags in ``data``, in order."""
         return [match.start() for match in self.start.finditer(data)]
 
-    def last_start(self, data: bytes) -> int:
-        """Offset of the last possible entry start after position 0, or -1."""
-        pos = len(data)
+    def last_start(self, data: Buffer, end: int) -> int:
+        """Offset of the last possible entry start in ``data[1:end]``, or -1."""
+        pos = end
         while True:
             pos = data.rfind(self.marker, 1, pos)
             if pos <= 0 or self.name == "copy_log":
@@ -98,7 +100,7 @@ class Format:
             if not follow or follow in b" \t\r\n/>":
                 return pos
 
-    def element_end(self, span: bytes) -> int:
+    def element_end(self, span: Buffer) -> int:
         """End of the element that opens ``span``, or -1 when it is not closed in ``span``."""
         if self.name == "copy_log":
             end = span.find(b"</ErroredEntity>")
@@ -122,16 +124,16 @@ class Format:
         spans = self.spans(data)
         return [self.element_key(data[a:b]) for a, b in spans]
 
-    def key_counts(self, data: bytes) -> dict[Key, int]:
-        """How many entries of ``data`` have each (category, code)."""
-        raw = self.fast_key.findall(data)
+    def key_counts(self, data: Buffer, end: int) -> dict[Key, int]:
+        """How many entries of ``data[:end]`` have each (category, code)."""
+        raw = self.fast_key.findall(data, 0, end)
         counts: dict[Key, int] = {}
-        if len(raw) == self.count(data):
+        if len(raw) == self.count(data, end):
             for item, n in collections.Counter(raw).items():
                 key = self._fast_key(item)
                 counts[key] = counts.get(key, 0) + n
             return counts
-        for key in self.keys(data):
+        for key in self.keys(bytes(memoryview(data)[:end])):
             counts[key] = counts.get(key, 0) + 1
         return counts
 

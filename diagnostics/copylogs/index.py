@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from diagnostics.copylogs.formats import MAX_ELEMENT, Format, Key
+from diagnostics.copylogs.formats import MAX_ELEMENT, Buffer, Format, Key
 
 VERSION = 1
 BLOCK_BYTES = MAX_ELEMENT
@@ -143,35 +143,50 @@ def _anchor(fd: int, index: Index) -> str:
     return _sha(fd, start, index.scanned_until - start)
 
 
-def scan(fmt: Format, fd: int, start: int, end: int, problem: Callable[[str], None],
-         truncated: Callable[[str], None] | None) -> Iterator[tuple[int, bytes]]:
-    """Blocks ``(offset, bytes)`` covering the entries of file bytes [start, end).
+def scan_blocks(fmt: Format, fd: int, start: int, end: int, problem: Callable[[str], None],
+                truncated: Callable[[str], None] | None
+                ) -> Iterator[tuple[int, Buffer, int]]:
+    """Blocks ``(offset, buffer, length)`` covering the entries of file bytes [start, end);
+    the block is ``buffer[:length]``, and the buffer is reused for the next block.
 
     Each block ends before an entry's start tag or at ``end``. An entry of ``BLOCK_BYTES`` or
     more is skipped (reported through ``problem``). When ``end`` is the end of the file
     (``truncated`` given), a last entry cut off there is left out and reported. At most
-    ``BLOCK_BYTES`` are read at a time.
+    ``BLOCK_BYTES`` are held.
     """
+    # one buffer for every read: no copy per block and no fresh pages to fault in
+    buf = bytearray(BLOCK_BYTES)
+    view = memoryview(buf)
     pos = start
     while True:
         want = min(BLOCK_BYTES, end - pos)
-        data = os.pread(fd, want, pos) if want > 0 else b""
-        if len(data) < want or pos + len(data) >= end:
-            yield pos, _without_cut_tail(fmt, data, pos, truncated) if truncated else data
+        got = os.preadv(fd, [view[:want]], pos) if want > 0 else 0
+        if got < want or pos + got >= end:
+            data = bytes(view[:got])
+            if truncated:
+                data = _without_cut_tail(fmt, data, pos, truncated)
+            yield pos, data, len(data)
             return
-        cut = fmt.last_start(data)
-        if cut <= 0 and data.startswith(fmt.marker):
+        cut = fmt.last_start(buf, got)
+        if cut <= 0 and buf.startswith(fmt.marker):
             # one entry followed by a long run of non-entry bytes: keep the entry
-            cut = fmt.element_end(data)
+            cut = fmt.element_end(buf)
         if cut > 0:
-            yield pos, data[:cut]
+            yield pos, buf, cut
             pos += cut
         else:
             # no other entry starts within a whole block: this one is too large to show
-            if data.startswith(fmt.marker):
+            if buf.startswith(fmt.marker):
                 problem(f"the entry at byte {pos} is larger than {BLOCK_BYTES >> 20} MiB; "
                         "skipped")
-            pos += len(data) - len(fmt.marker)
+            pos += got - len(fmt.marker)
+
+
+def scan(fmt: Format, fd: int, start: int, end: int, problem: Callable[[str], None],
+         truncated: Callable[[str], None] | None) -> Iterator[tuple[int, bytes]]:
+    """:func:`scan_blocks` with each block as its own ``bytes``."""
+    for offset, data, length in scan_blocks(fmt, fd, start, end, problem, truncated):
+        yield offset, bytes(memoryview(data)[:length])
 
 
 def _without_cut_tail(fmt: Format, buf: bytes, pos: int,
@@ -198,9 +213,9 @@ def count_segment(fmt: Format, fd: int, start: int, end: int, final: bool) -> Se
     """Counts of the blocks of file bytes [start, end); ``final`` when ``end`` is the file's end."""
     problems: list[str] = []
     cut: list[str] = []
-    blocks = [(offset, len(data), list(fmt.key_counts(data).items()))
-              for offset, data in scan(fmt, fd, start, end, problems.append,
-                                       cut.append if final else None)]
+    blocks = [(offset, length, list(fmt.key_counts(data, length).items()))
+              for offset, data, length in scan_blocks(fmt, fd, start, end, problems.append,
+                                                      cut.append if final else None)]
     scanned = blocks[-1][0] + blocks[-1][1] if blocks else start
     return Segment(scanned, blocks, problems, cut[0] if cut else None)
 
