@@ -28,6 +28,7 @@ from diagnostics.collect import (
     build_package,
     check_free_space,
     cleanup_partials,
+    cli,
     collectors,
     package_filename,
     prune,
@@ -68,7 +69,8 @@ def with_system_path(bin_dir: Path) -> Host:
 def canned_host(tmp_path):
     """The canned host tree with a PATH holding only a few fake commands."""
     bin_dir = tmp_path / "bin"
-    fake_bin(bin_dir, "uname", "echo Linux edgebox-7 6.1.0-edge x86_64 GNU/Linux\n")
+    fake_bin(bin_dir, "uname", "echo Linux edgebox-7 6.1.0-edge x86_64 GNU/Linux\n"
+                               "echo 'warning: password: PLANTED-stderr-21' >&2\n")
     fake_bin(bin_dir, "ip", 'echo \'[{"ifname":"eth0","addr_info":[{"local":"10.20.30.40"}]}]\'\n')
     return Host(DATA / "host", path_env=str(bin_dir))
 
@@ -99,6 +101,8 @@ def test_planted_secrets_never_reach_the_archive(tmp_path, canned_host):
     assert b"-----BEGIN CERTIFICATE-----" in content["webui_log/nested/tls.pem"]
     assert b'"user": "admin"' in content["webui_log/settings.json"]
     assert b"[redacted]" in content["network/etc/network/interfaces"]
+    uname = next(i for i in items(info.manifest) if i["source"] == "uname -a")
+    assert uname["stderr"] == "warning: password: [redacted]\n"
 
 
 def test_manifest_describes_every_item_with_its_checksum(tmp_path, canned_host):
@@ -371,6 +375,15 @@ def test_check_free_space_says_how_much_is_missing(tmp_path):
 def test_invalid_options_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=f"^{field}: "):
         PackageOptions(**kwargs)
+
+
+def test_console_entry_builds_a_package_and_reports_bad_options(tmp_path, capsys):
+    assert cli.main(["--out", str(tmp_path), "--collector", "system", "--device", "edge"]) == 0
+    (package,) = tmp_path.glob("supportpackage-edge-*.zip")
+    assert capsys.readouterr().out == f"{package}\n"
+    assert read_manifest(package)["options"]["collectors"] == ["system"]
+    assert cli.main(["--out", str(tmp_path), "--since", "0"]) == 1
+    assert "since_hours: " in capsys.readouterr().err
 
 
 def test_default_collectors_on_this_host_make_a_valid_package(tmp_path):

@@ -236,10 +236,3 @@ COLLECTORS: tuple[Collector, ...] = (
 COLLECTOR_IDS: tuple[str, ...] = tuple(c.id for c in COLLECTORS)
 DEFAULT: frozenset[str] = frozenset(COLLECTOR_IDS)
 
-
-def get(collector_id: str) -> Collector:
-    """The collector with this id (``KeyError`` when there is none)."""
-    for collector in COLLECTORS:
-        if collector.id == collector_id:
-            return collector
-    raise KeyError(collector_id)

@@ -149,15 +149,18 @@ def build_package(out_dir: str | os.PathLike, options: PackageOptions | None = N
     context = context or CollectContext()
     obfuscation = _obfuscation(host, options, context)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     created = dt.datetime.now(dt.UTC).replace(microsecond=0)
     filename = package_filename(device_name, created)
     final = out_dir / filename
     partial = out_dir / (filename + PARTIAL)
     try:
+        out_dir.mkdir(parents=True, exist_ok=True)
         writer = PackageWriter(partial)
     except FileExistsError as exc:
-        raise PackageError(f"{partial.name} is already being written") from exc
+        raise PackageError(f"{partial.name} is already being written.") from exc
+    except OSError as exc:
+        raise PackageError(f"Cannot write a support package in {out_dir}: "
+                           f"{exc.strerror or exc}.") from exc
     try:
         run = _Run(host, options, context, writer, obfuscation, should_cancel)
         chosen = options.chosen
@@ -166,12 +169,11 @@ def build_package(out_dir: str | os.PathLike, options: PackageOptions | None = N
             if progress is not None:
                 progress(done, len(chosen), collector.id)
             records.append(run.collector(collector))
-        manifest = build_manifest(
+        manifest = run.scrub(build_manifest(
             tool_version=diagnostics.__version__, device=device_name,
             created_at=created.strftime("%Y-%m-%dT%H:%M:%SZ"), options=options.as_dict(),
-            obfuscated=obfuscation is not None, collectors=records)
-        text = json.dumps(manifest, indent=1).encode() + b"\n"
-        writer.add(NAME, run.redactor().redact([text]))
+            obfuscated=obfuscation is not None, collectors=records))
+        writer.add(NAME, [json.dumps(manifest, indent=1).encode() + b"\n"])
         writer.close()
         if obfuscation is not None:
             obfuscation.save()
@@ -179,6 +181,10 @@ def build_package(out_dir: str | os.PathLike, options: PackageOptions | None = N
     except Cancelled as exc:
         writer.abandon()
         raise PackageCancelled("The support package was cancelled.") from exc
+    except OSError as exc:
+        writer.abandon()
+        raise PackageError(f"Could not finish the support package in {out_dir}: "
+                           f"{exc.strerror or exc}.") from exc
     except BaseException:
         writer.abandon()
         raise
@@ -233,6 +239,16 @@ class _Run:
     def redactor(self) -> Redactor:
         transform = self.obfuscation.apply if self.obfuscation is not None else None
         return Redactor(self.context.secrets, transform)
+
+    def scrub(self, value: object) -> object:
+        """``value`` with every string in it redacted (and obfuscated); the JSON shape stays."""
+        if isinstance(value, str):
+            return b"".join(self.redactor().redact([value.encode()])).decode(errors="replace")
+        if isinstance(value, dict):
+            return {key: self.scrub(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub(item) for item in value]
+        return value
 
     def cap(self, cap: int | None) -> int | None:
         return None if self.options.lift_caps else cap
@@ -342,8 +358,7 @@ class _Run:
         record.timed_out = outcome.timed_out
         record.error = record.error or outcome.error
         if outcome.stderr:
-            stderr = b"".join(self.redactor().redact([outcome.stderr]))
-            record.stderr = stderr.decode(errors="replace")[:1024]
+            record.stderr = outcome.stderr.decode(errors="replace")[:1024]
         if outcome.timed_out:
             record.status = "timed_out"
         elif outcome.returncode not in (0, None):

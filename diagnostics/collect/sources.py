@@ -8,9 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from diagnostics.collect.commands import Cancelled
-
-CHUNK = 1 << 20
+from diagnostics.collect.commands import CHUNK, Cancelled
 
 
 class DeadlineReached(Exception):
