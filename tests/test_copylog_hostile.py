@@ -219,8 +219,8 @@ def test_file_growing_after_indexing_is_extended(root, tmp_path, monkeypatch):
     assert [e.path for e in page.entries] == [f"g/{i}" for i in range(70, 80)]
     assert store.index_status(log.id)["state"] == "partial"
     starts = []
-    real_scan = index.scan
-    monkeypatch.setattr(index, "scan", lambda fmt, fd, start, *rest: (
+    real_scan = index.scan_blocks
+    monkeypatch.setattr(index, "scan_blocks", lambda fmt, fd, start, *rest: (
         starts.append(start), real_scan(fmt, fd, start, *rest))[1])
     store.ensure_index(log.id)
     assert starts == [indexed]
