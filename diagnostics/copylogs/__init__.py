@@ -3,6 +3,18 @@
 Formats are those of ``shared/reference/copy-logs.md``: per-share Upload/Refresh error logs,
 service copy logs (``ErroredEntity`` + ``CopyLog`` summary) and copy-time ``error.xml`` lists.
 Web-free: the Flask views use :class:`CopyLogStore` and :mod:`.reference`.
+
+Typical use by the app (one store per process)::
+
+    store = CopyLogStore(roots, f"{instance}/copylog-index")
+    logs = store.list()                       # rows of GET /api/v1/copylogs (to_dict())
+    store.index_in_background(log_id)         # or ensure_index(log_id) from a job thread
+    page = store.entries(log_id, page=1, per_page=100, category=None, code="409", q=None)
+    store.index_status(log_id)                # {state, indexed_bytes, size, entries, ...}
+    for entry in store.iter_entries(log_id, code="409"): ...   # CSV export, streamed
+    with store.open_original(log_id) as stream: ...            # download
+
+Pages never wait for the index; counts by category and code appear once it is complete.
 """
 
 from diagnostics.copylogs import reference
