@@ -93,7 +93,7 @@ def text_of(response) -> str:
 
 def entry_paths(response) -> list[str]:
     table = response.get_data(as_text=True).partition('class="table compact copylog-entries"')[2]
-    return re.findall(r"<td><code>([^<]*)</code>", table)
+    return re.findall(r'data-label="Path"><code>([^<]*)</code>', table)
 
 
 # the list

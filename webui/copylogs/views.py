@@ -90,12 +90,14 @@ def export(log_id: str):
         query = service.parse_query(request.args, copy_log)
     except InvalidFilter as exc:
         abort(422, description=f"{exc.field}: {exc.rule}")
-    try:
-        if copy_log.error:
-            raise CopyLogError(copy_log.error)
-        lines = service.csv_lines(copy_log, query)
-    except CopyLogError as exc:
-        abort(409, description=f"This copy log cannot be read: {exc}")
+    lines, reason = None, copy_log.error
+    if reason is None:
+        try:
+            lines = service.csv_lines(copy_log, query)
+        except CopyLogError as exc:
+            reason = str(exc)
+    if lines is None:
+        abort(409, description=f"This copy log cannot be read: {reason}")
     audit.record("copylog_export", copy_log.path, detail={"id": copy_log.id,
                                                          **query.filters()})
     return Response(stream_with_context(lines),
