@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import itertools
+import operator
 import re
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element, ParseError
@@ -87,7 +89,15 @@ class Format:
 
     def starts(self, data: bytes) -> list[int]:
         """Offsets of the entry start tags in ``data``, in order."""
-        return [match.start() for match in self.start.finditer(data)]
+        if self.name != "copy_log":
+            return [match.start() for match in self.start.finditer(data)]
+        # split and running sums stay in C: several times faster than a match per entry
+        parts = data.split(self.marker)
+        if len(parts) == 1:
+            return []
+        sums = itertools.accumulate(map(len, parts[1:-1]), initial=len(parts[0]))
+        return list(map(operator.add, sums, range(0, len(parts) * len(self.marker),
+                                                  len(self.marker))))
 
     def last_start(self, data: Buffer, end: int) -> int:
         """Offset of the last possible entry start in ``data[1:end]``, or -1."""

@@ -375,14 +375,15 @@ class _Reader:
         if lowered is not None and self.needle not in lowered:
             return
         spans = self.fmt.spans(data)
-        candidates: Iterator[int] | range = range(len(spans))
+        candidates: Iterator[int] | range | list[int] = range(len(spans))
         if lowered is not None:
             # only entries holding the text can match: find it once in the whole block
             candidates = _holding(lowered, self.needle, [a for a, _ in spans])
-        keys = self.fmt.keys(data) if self.key_filter is not None else None
+        if self.key_filter is not None:
+            keys = self.fmt.keys(data)
+            wanted = {key for key in set(keys) if self.key_filter(key)}
+            candidates = [i for i in candidates if keys[i] in wanted]
         for i in candidates:
-            if keys is not None and not self.key_filter(keys[i]):
-                continue
             if skip:
                 skip -= 1
                 continue
