@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import random
 import shutil
 import stat
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import textwrap
 import tracemalloc
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -402,3 +404,18 @@ def test_default_collectors_on_this_host_make_a_valid_package(tmp_path):
     assert any(i["source"] == "psutil" and i["status"] == "collected"
                for i in items(info.manifest))
     assert "resources/top-processes.json" in content
+
+
+@pytest.mark.parametrize("sizes", [[], [0], [10], [3 << 20], [700_000, 5, 900_000, 2 << 20]])
+def test_parallel_deflate_makes_one_ordinary_deflate_stream(sizes):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from diagnostics.collect.deflate import ParallelDeflate
+
+    rng = random.Random(1)
+    letters = bytes.maketrans(bytes(range(256)), b"abcdefgh \n" * 25 + b"abcdef")
+    chunks = [rng.randbytes(n).translate(letters) for n in sizes]
+    with ThreadPoolExecutor(2) as pool:
+        compressor = ParallelDeflate(pool, 6, in_flight=2)
+        stream = b"".join(compressor.compress(c) for c in chunks) + compressor.flush()
+    assert zlib.decompress(stream, -15) == b"".join(chunks)

@@ -121,7 +121,7 @@ class PackageWriter:
                 if self.pool is not None and hasattr(member, "_compressor"):
                     # zipfile has no public hook for its compressor; this one uses every CPU.
                     member._compressor = deflate.ParallelDeflate(
-                        self.pool, COMPRESSLEVEL, in_flight=2 * self.threads)
+                        self.pool, COMPRESSLEVEL, in_flight=self.threads)
                 source = iter(chunks)
                 while True:
                     try:

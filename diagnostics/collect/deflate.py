@@ -35,25 +35,29 @@ class ParallelDeflate:
 
     def __init__(self, pool: ThreadPoolExecutor, level: int, in_flight: int):
         self.pool, self.level, self.in_flight = pool, level, in_flight
-        self.buffer = bytearray()
+        self.parts: list[bytes] = []
+        self.size = 0
         self.dictionary = b""
         self.pending: deque[Future[bytes]] = deque()
 
     def compress(self, data: bytes) -> bytes:
-        self.buffer += data
-        while len(self.buffer) >= BLOCK:
-            self._submit(bytes(self.buffer[:BLOCK]))
-            del self.buffer[:BLOCK]
+        # Blocks are whole input chunks gathered up to at least BLOCK bytes: no re-slicing.
+        self.parts.append(bytes(data))
+        self.size += len(data)
+        if self.size >= BLOCK:
+            self._submit()
         return self._collect(wait_for=len(self.pending) - self.in_flight)
 
     def flush(self) -> bytes:
-        if self.buffer:
-            self._submit(bytes(self.buffer))
-            self.buffer.clear()
+        if self.parts:
+            self._submit()
         # An empty final block closes the stream after the last sync flush.
         return self._collect(wait_for=len(self.pending)) + b"\x03\x00"
 
-    def _submit(self, block: bytes) -> None:
+    def _submit(self) -> None:
+        block = b"".join(self.parts)
+        self.parts.clear()
+        self.size = 0
         self.pending.append(self.pool.submit(_compress_block, block, self.dictionary, self.level))
         self.dictionary = block[-WINDOW:]
 

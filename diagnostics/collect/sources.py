@@ -46,7 +46,7 @@ def pumped(produce: Callable[[], Iterable[bytes]], deadline: float,
 
     A stuck producer thread is abandoned: it can only block on its own read, never on us.
     """
-    handoff: queue.Queue = queue.Queue(maxsize=4)
+    handoff: queue.Queue = queue.Queue(maxsize=2)
     abandoned = threading.Event()
     done = object()
 
