@@ -314,3 +314,21 @@ def test_overview_card_shows_the_mode(app, client, auth):
     auth.sign_in()
     page = client.get("/").get_data(as_text=True)
     assert "Partially disconnected" in page and "Allowed after a size warning" in page
+
+
+def test_an_unwritable_mode_file_is_a_clear_error_and_nothing_changes(app, client, auth, hooks):
+    directory, log = hooks
+    write_hook(directory, "10-log", log_line(log))
+    state_file = Path(app.config["INSTANCE"]) / "connectivity-mode"
+    state_file.unlink()
+    state_file.mkdir()  # a directory where the file should be: no rename can replace it
+    auth.sign_in()
+
+    response = auth.api("PUT", "/api/v1/connectivity", {"mode": "fully_disconnected"})
+
+    assert response.status_code == 503
+    assert "could not be written" in response.get_json()["detail"]
+    assert lines(log) == []
+    assert client.get("/api/v1/connectivity").get_json()["mode"] == "fully_connected"
+    page = auth.post("/connectivity/", {"mode": "fully_disconnected"})
+    assert page.status_code == 503 and "could not be written" in page.get_data(as_text=True)

@@ -16,11 +16,17 @@ def _answer(**extra):
 
 @api_bp.route("")
 def get_mode():
+    """The connectivity mode: `{mode, changed_at, changed_by}`."""
     return _answer()
 
 
 @api_bp.route("", methods=["PUT"])
 def put_mode():
+    """Change the connectivity mode (administrators): `{mode}`.
+
+    Runs the connectivity hooks; 409 with the failing hook's output when one fails (the
+    previous mode is restored) or while another change runs; 422 for an unknown mode.
+    """
     require_admin()
     mode = json_body().get("mode")
     if not isinstance(mode, str) or mode not in service.MODES:
@@ -29,8 +35,8 @@ def put_mode():
                        allowed=list(service.MODES))
     try:
         change = service.change(mode, current_user.actor)
-    except service.ModeChangeInProgress as exc:
-        return problem(409, str(exc))
+    except service.ModeChangeError as exc:
+        return problem(exc.status, str(exc))
     if not change.ok:
         failed = change.failed_hook
         return problem(409, f"The hook {failed.name} failed ({failed.outcome}); the mode "

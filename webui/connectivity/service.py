@@ -100,8 +100,16 @@ POLICY: dict[str, dict[str, Allowance]] = {
 }
 
 
-class ModeChangeInProgress(Exception):
+class ModeChangeError(Exception):
+    """The mode could not be changed; the message says why, ``status`` is the HTTP answer."""
+
+    status = 503
+
+
+class ModeChangeInProgress(ModeChangeError):
     """Another mode change has not finished yet."""
+
+    status = 409
 
 
 @dataclass(frozen=True)
@@ -257,10 +265,22 @@ def sync_state_file(conn: sqlite3.Connection, instance: str | Path) -> None:
     write_state_file(path, mode)
 
 
+def _write_or_explain(path: Path, mode: str) -> None:
+    try:
+        write_state_file(path, mode)
+    except OSError as exc:
+        raise ModeChangeError(f"The mode file {path} could not be written "
+                              f"({exc.strerror or exc}); the stored mode is unchanged.") from None
+
+
 @contextmanager
 def _exclusive(instance: Path) -> Iterator[None]:
     # A lock file rather than a thread lock: it also holds across processes and dies with them.
-    fd = os.open(instance / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(instance / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ModeChangeError(f"The instance directory {instance} is not writable "
+                              f"({exc.strerror or exc}); the mode is unchanged.") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -277,8 +297,8 @@ def change_mode(conn: sqlite3.Connection, mode: str, actor: str, *, instance: st
                 hooks_dir: str | Path, hook_timeout: float) -> ModeChange:
     """Switch to ``mode``: write the file, run the hooks; on a failure restore the previous mode.
 
-    Raises ``ModeChangeInProgress`` when another change holds the lock and ``ValueError`` for a
-    mode that does not exist. The stored mode changes only once every hook has succeeded.
+    Raises ``ModeChangeInProgress`` when another change holds the lock, ``ModeChangeError`` when
+    the mode file cannot be written and ``ValueError`` for a mode that does not exist. The stored mode changes only once every hook has succeeded.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
@@ -289,13 +309,13 @@ def change_mode(conn: sqlite3.Connection, mode: str, actor: str, *, instance: st
         if mode == previous:
             return change
         state_file = instance / STATE_FILE
-        write_state_file(state_file, mode)
+        _write_or_explain(state_file, mode)
         change.hooks = run_hooks(hooks_dir, mode, previous, hook_timeout)
         if change.failed_hook is None:
             db.put_setting(conn, SETTING_KEY, mode, actor)
             change.mode = mode
             return change
-        write_state_file(state_file, previous)
+        _write_or_explain(state_file, previous)
         change.rollback = run_hooks(hooks_dir, previous, mode, hook_timeout,
                                     stop_on_failure=False)
         return change
@@ -323,8 +343,9 @@ def change(mode: str, actor: str) -> ModeChange:
     try:
         result = change_mode(conn, mode, actor, instance=config["INSTANCE"],
                              hooks_dir=config["HOOKS_DIR"], hook_timeout=config["HOOK_TIMEOUT"])
-    except ModeChangeInProgress as exc:
-        audit.record("connectivity_mode", mode, "refused", str(exc))
+    except ModeChangeError as exc:
+        outcome = "refused" if isinstance(exc, ModeChangeInProgress) else "failure"
+        audit.record("connectivity_mode", mode, outcome, str(exc))
         raise
     record(result)
     return result

@@ -34,8 +34,8 @@ def change_mode():
         return _page(422, form=form)
     try:
         change = service.change(form.mode.data, current_user.actor)
-    except service.ModeChangeInProgress as exc:
-        return _page(409, form=form, error=str(exc))
+    except service.ModeChangeError as exc:
+        return _page(exc.status, form=form, error=str(exc))
     if not change.ok:
         return _page(409, form=form, change=change)
     flash(f"Connectivity mode: {service.LABELS[change.mode]}.", "success")

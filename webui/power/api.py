@@ -21,11 +21,22 @@ def _state() -> dict:
 
 @api_bp.route("")
 def get_power():
+    """Power state: backend, the scheduled action, restart-required reasons.
+
+    Answers `{backend, scheduled: null | {action, at, message, requested_by, …},
+    restart_required: [reason…], last_request}`; times are ISO 8601 UTC.
+    """
     return jsonify(_state())
 
 
 @api_bp.route("", methods=["POST"])
 def request_power():
+    """Restart or shut down now or later (administrators).
+
+    Takes `{action: "restart" | "shutdown", delay_minutes: 0 | 1 | 5 | 15 | 30 | 60,
+    message}` (message optional, at most 200 characters). 202 with the power state and the
+    accepted `request`; 409 while another action is scheduled; 502 when the backend fails.
+    """
     require_admin()
     body = json_body()
     action = body.get("action")
@@ -55,6 +66,7 @@ def request_power():
 
 @api_bp.route("", methods=["DELETE"])
 def cancel_power():
+    """Cancel the scheduled restart or shut down (administrators); 404 when none is."""
     require_admin()
     try:
         service.cancel(db.get_db(), service.configured_backend(), current_user.actor)
