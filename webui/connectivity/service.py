@@ -298,7 +298,8 @@ def change_mode(conn: sqlite3.Connection, mode: str, actor: str, *, instance: st
     """Switch to ``mode``: write the file, run the hooks; on a failure restore the previous mode.
 
     Raises ``ModeChangeInProgress`` when another change holds the lock, ``ModeChangeError`` when
-    the mode file cannot be written and ``ValueError`` for a mode that does not exist. The stored mode changes only once every hook has succeeded.
+    the mode file cannot be written and ``ValueError`` for a mode that does not exist. The
+    stored mode changes only once every hook has succeeded.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
