@@ -375,8 +375,28 @@ def test_console_package_is_the_same_package(app, tmp_path):
     assert [p.filename for p in listed] == [info.filename]
     assert listed[0].created_by == "console"
     assert elsewhere.path.parent == tmp_path / "out"
-    archive = zipfile.ZipFile(info.path)
-    assert "audit/audit-log.csv" in archive.namelist()
-    assert app.secret_key not in b"".join(archive.read(n) for n in archive.namelist())
+    with zipfile.ZipFile(info.path) as archive:
+        assert "audit/audit-log.csv" in archive.namelist()
+        assert app.secret_key not in b"".join(archive.read(n) for n in archive.namelist())
     with pytest.raises(ValueError, match="collectors"):
         service.console_package(app, collectors=["nonsense"])
+
+
+def test_console_command_writes_the_package(app, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBUI_")}
+    env.update({"WEBUI_INSTANCE": app.config["INSTANCE"], "WEBUI_DEVICE_NAME": "edge-test"})
+    command = [str(Path(sys.executable).with_name("edge-webui")), "support-package",
+               "--out", str(tmp_path / "out"), "--collector", "system", "--collector",
+               "audit", "--since", "6"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip())
+    assert path.parent == tmp_path / "out" and path.name.startswith("supportpackage-edge-test-")
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert [c["id"] for c in manifest["collectors"]] == ["system", "audit"]
+    assert manifest["options"]["since_hours"] == 6

@@ -460,3 +460,27 @@ def test_started_at_uses_device_local_time_without_an_offset():
     assert not problems
     local = dt.datetime(2026, 11, 20, 22, 15).astimezone()
     assert clean["started_at"] == local.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def test_upload_to_an_endpoint_that_does_not_answer(app, auth, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(upload, "BACKOFF", 0)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    app.config["SUPPORT_UPLOAD_URL"] = f"https://127.0.0.1:{port}/tickets"
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
+    assert response.status_code == 502
+    assert "Could not reach the upload endpoint" in response.get_json()["detail"]
+
+
+def test_upload_refuses_a_plain_http_endpoint(app, auth):
+    app.config["SUPPORT_UPLOAD_URL"] = "http://127.0.0.1:9/tickets"
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
+    assert response.status_code == 502
+    assert "https://" in response.get_json()["detail"]

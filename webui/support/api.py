@@ -21,6 +21,7 @@ def _space_problem(exc: InsufficientSpace):
 
 @api_bp.route("/collectors")
 def list_collectors():
+    """Support package collectors with descriptions, the default set and the time windows."""
     return jsonify(collectors=[{"id": c.id, "description": c.description,
                                 "default": c.id in service.DEFAULT_COLLECTORS}
                                for c in COLLECTORS], time_windows=list(service.TIME_WINDOWS))
@@ -28,12 +29,19 @@ def list_collectors():
 
 @api_bp.route("/packages")
 def list_packages():
+    """Support packages, newest first: ``{packages: [{id, state, progress, created_at,
+    finished_at, filename, size, options, error, …}]}``; deleted and pruned ones drop out."""
     found = service.packages(db.get_db(), service.package_dir(current_app))
     return jsonify(packages=[p.to_dict() for p in found])
 
 
 @api_bp.route("/packages", methods=["POST"])
 def create_package():
+    """Start a support package: ``{collectors, since_hours, obfuscate}``, all optional.
+
+    202 with the package and ``Location``; 422 naming a bad field; 409 while another package
+    is being made; 507 when the instance lacks the configured free space (figures given).
+    """
     require_admin()
     body = json_body()
     try:
@@ -57,11 +65,13 @@ def create_package():
 
 @api_bp.route("/packages/<package_id>")
 def get_package(package_id: str):
+    """One support package with its state and progress (poll it until it is finished)."""
     return jsonify(package_or_404(package_id).to_dict())
 
 
 @api_bp.route("/packages/<package_id>/download")
 def download_package(package_id: str):
+    """The package's zip, streamed with its name and length (administrators only)."""
     require_admin()
     package = package_or_404(package_id)
     if not package.ready:
@@ -71,6 +81,7 @@ def download_package(package_id: str):
 
 @api_bp.route("/packages/<package_id>", methods=["DELETE"])
 def delete_package(package_id: str):
+    """Delete a finished package (its file and its entry); 409 while it is being made."""
     require_admin()
     package = package_or_404(package_id)
     try:
@@ -83,6 +94,7 @@ def delete_package(package_id: str):
 
 @api_bp.route("/packages/<package_id>/cancel", methods=["POST"])
 def cancel_package(package_id: str):
+    """Cancel a package being made; its partial file is removed."""
     require_admin()
     package = package_or_404(package_id)
     if not service.cancel(package):
@@ -93,6 +105,7 @@ def cancel_package(package_id: str):
 
 @api_bp.route("/tickets")
 def list_tickets():
+    """Support tickets, newest first, with their bundles."""
     require_admin()
     found = tickets.recent(db.get_db(), tickets.ticket_dir(current_app))
     return jsonify(tickets=[t.to_dict() for t in found])
@@ -100,6 +113,13 @@ def list_tickets():
 
 @api_bp.route("/tickets", methods=["POST"])
 def create_ticket():
+    """File a support ticket: ``{summary, problem_type, severity, started_at, description,
+    contact_name, email, phone, contact_method, package_id}``.
+
+    With ``package_id`` (a ready package) the bundle is made at once: 201. Without it a new
+    package is made first: 202, poll ``Location`` until ``state`` is ``ready`` or ``failed``.
+    422 lists every bad field.
+    """
     require_admin()
     body = json_body()
     details, problems = tickets.check(body)
@@ -136,12 +156,14 @@ def create_ticket():
 
 @api_bp.route("/tickets/<ticket_id>")
 def get_ticket(ticket_id: str):
+    """One support ticket: its fields, ``state`` (waiting, ready, failed) and bundle."""
     require_admin()
     return jsonify(ticket_or_404(ticket_id).to_dict())
 
 
 @api_bp.route("/tickets/<ticket_id>/download")
 def download_ticket(ticket_id: str):
+    """The ticket bundle's zip, streamed with its name and length."""
     require_admin()
     ticket = ticket_or_404(ticket_id)
     if not ticket.ready:
@@ -151,6 +173,12 @@ def download_ticket(ticket_id: str):
 
 @api_bp.route("/tickets/<ticket_id>/upload", methods=["POST"])
 def upload_ticket(ticket_id: str):
+    """Send the ticket bundle to the configured support endpoint over HTTPS.
+
+    Obeys the connectivity mode: 409 when fully disconnected; when partially disconnected,
+    409 with the ``size`` until the request carries ``{"confirm_size": true}``. 502 when the
+    endpoint cannot be reached or refuses the bundle after retries.
+    """
     require_admin()
     ticket = ticket_or_404(ticket_id)
     body = json_body()
@@ -172,6 +200,7 @@ def upload_ticket(ticket_id: str):
 
 @api_bp.route("/usb-drives")
 def list_usb_drives():
+    """Mounted removable USB drives the bundle can be copied to."""
     require_admin()
     return jsonify(drives=[{"device": d.device, "mount_point": d.mount_point, "label": d.label,
                             "free": d.free} for d in usb.removable_drives()])
@@ -179,6 +208,7 @@ def list_usb_drives():
 
 @api_bp.route("/tickets/<ticket_id>/usb", methods=["POST"])
 def copy_ticket_to_usb(ticket_id: str):
+    """Copy the ticket bundle and a ``.sha256`` file to a drive: ``{mount_point}``."""
     require_admin()
     ticket = ticket_or_404(ticket_id)
     body = json_body()

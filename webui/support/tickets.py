@@ -155,6 +155,11 @@ class Ticket:
     def ready(self) -> bool:
         return self.state == "ready" and self.path is not None
 
+    @property
+    def started_timestamp(self) -> float:
+        """When the problem started, as a time stamp for the page's clock."""
+        return dt.datetime.fromisoformat(self.details["started_at"]).timestamp()
+
     def to_dict(self) -> dict[str, Any]:
         """The API shape: the fields, the state and the bundle."""
         bundle = None
