@@ -186,11 +186,12 @@ def _measure(work: str) -> str:
         "|---|---|---|",
         *rows,
         "",
-        "A path search is answered from the blocks that contain the text: it is fast when the "
-        "page fills early, as above. A path that matches nothing reads the whole file "
-        f"(`file-123456789`: median {rare_median:.0f} ms, slowest {rare_max:.0f} ms for this "
-        "file); after its page is filled a path search counts on for at most 8 MiB more and "
-        "then reports its total as a lower bound (`total_exact: false`).",
+        "A path search (`q`) is not indexed: it reads the blocks in order, looks for the text "
+        "once per block and reads only the entries that hold it, until its page is filled and "
+        "then for at most 8 MiB more (beyond that its total is a lower bound, "
+        "`total_exact: false`). Its cost is the reading, as the two rows above show; a path that "
+        f"matches nothing reads the whole file (`file-123456789`: median {rare_median:.0f} ms, "
+        f"slowest {rare_max:.0f} ms). Memory stays bounded either way.",
     ])
 
 
