@@ -15,7 +15,7 @@ from webui.power import service
 
 RECORDER = """#!/bin/sh
 for arg in "$(basename "$0")" "$@"; do printf '%s\\n' "$arg"; done >> {log}
-echo "--" >> {log}
+echo "<end of command>" >> {log}
 """
 FAILING = """#!/bin/sh
 echo "Failed to reboot system via logind: Access denied" >&2
@@ -43,7 +43,7 @@ def commands(log: Path) -> list[list[str]]:
         return []
     found, current = [], []
     for line in log.read_text().splitlines():
-        if line == "--":
+        if line == "<end of command>":
             found.append(current)
             current = []
         else:
@@ -242,10 +242,20 @@ def test_systemd_delayed_with_message_and_cancel(app, client, auth, fake_bin):
     assert auth.api("POST", "/api/v1/power", {"action": "shutdown", "delay_minutes": 60}
                     ).status_code == 202
     assert auth.api("DELETE", "/api/v1/power").status_code == 200
-    assert commands(log) == [["shutdown", "-r", "+5", "Back in ten minutes"],
+    assert commands(log) == [["shutdown", "-r", "+5", "--", "Back in ten minutes"],
                              ["shutdown", "-c"],
                              ["shutdown", "-h", "+60"],
                              ["shutdown", "-c"]]
+
+
+def test_a_message_is_never_read_as_an_option(client, auth, fake_bin):
+    _directory, log = fake_bin
+    auth.sign_in()
+    auth.api("POST", "/api/v1/power", {"action": "shutdown", "delay_minutes": 1, "message": "-c"})
+    auth.api("DELETE", "/api/v1/power")
+    auth.api("POST", "/api/v1/power", {"action": "restart", "message": "--force"})
+    assert commands(log) == [["shutdown", "-h", "+1", "--", "-c"], ["shutdown", "-c"],
+                             ["systemctl", "reboot", "--message=--force"]]
 
 
 def test_a_failing_command_shows_its_error_and_schedules_nothing(app, client, auth, fake_bin):

@@ -45,7 +45,9 @@ HOOKS_SUBDIR = "connectivity.d"
 # The names run-parts accepts: editor backups and package-manager leftovers never run.
 HOOK_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 HOOK_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-HOOK_OUTPUT_LIMIT = 64 * 1024
+# A hook writing more than this is stopped; the page and the API show the last part.
+HOOK_OUTPUT_LIMIT = 1 << 20
+HOOK_OUTPUT_SHOWN = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -237,10 +239,9 @@ def run_hooks(hooks_dir: str | Path, mode: str, previous: str, timeout: float,
     runs = []
     for path in hooks(hooks_dir):
         result = runner.run([str(path)], timeout=timeout, limit=HOOK_OUTPUT_LIMIT)
-        output = result.stdout + (("\n" if result.stdout else "") + result.stderr
-                                  if result.stderr else "")
-        run = HookRun(path.name, mode, result.returncode, output.strip(), result.duration,
-                      timed_out=result.timed_out, error=result.error)
+        output = "\n".join(part.strip() for part in (result.stdout, result.stderr) if part)
+        run = HookRun(path.name, mode, result.returncode, output[-HOOK_OUTPUT_SHOWN:],
+                      result.duration, timed_out=result.timed_out, error=result.error)
         runs.append(run)
         if not run.ok and stop_on_failure:
             break

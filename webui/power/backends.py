@@ -41,7 +41,8 @@ class SystemdBackend:
             argv = ["systemctl", "reboot" if action == "restart" else "poweroff"]
             return argv + ([f"--message={message}"] if message else [])
         argv = ["shutdown", "-r" if action == "restart" else "-h", f"+{delay_minutes}"]
-        return argv + ([message] if message else [])
+        # "--" keeps a message such as "-c" from being read as an option.
+        return argv + (["--", message] if message else [])
 
     def carry_out(self, action: str, delay_minutes: int, message: str) -> None:
         _run(self.commands(action, delay_minutes, message))
