@@ -13,6 +13,12 @@ from webui.copylogs.views import log_or_404
 
 @api_bp.route("")
 def list_logs():
+    """List the copy logs under the configured roots.
+
+    Answers ``{"logs": [{id, root, share, kind, path, modified_at, size, status, entries, errors,
+    warnings, by_category, by_code, error, …}]}``; ``?sort=share|kind|time|errors`` and
+    ``&order=asc|desc`` (default: newest first). Counts are null until the log is indexed.
+    """
     try:
         sort, order = service.parse_sort(request.args)
     except InvalidFilter as exc:
@@ -22,6 +28,10 @@ def list_logs():
 
 @api_bp.route("/<log_id>")
 def get_log(log_id: str):
+    """One copy log with its summary by category and by code, and its index progress.
+
+    ``categories`` and ``codes`` give each count with its meaning and recommended action.
+    """
     copy_log = log_or_404(log_id)
     service.start_indexing(copy_log)
     return jsonify(**copy_log.to_dict(),
@@ -32,6 +42,14 @@ def get_log(log_id: str):
 
 @api_bp.route("/<log_id>/entries")
 def entries(log_id: str):
+    """One page of a copy log's entries, filtered.
+
+    ``?page=`` (from 1), ``per_page=`` (10–500, default 100), ``category=``, ``code=`` (the
+    number, or the error name for per-share and copy-time logs), ``q=`` (path contains, at most
+    200 characters). Answers ``{total, page, per_page, entries: [{path, category, code,
+    code_name, message, type, …}], total_exact}``; 422 names a bad field, 409 a log that cannot
+    be read.
+    """
     copy_log = log_or_404(log_id)
     service.start_indexing(copy_log)
     page, reason = None, copy_log.error

@@ -25,6 +25,7 @@ def log_or_404(log_id: str) -> CopyLog:
 
 @bp.route("/")
 def page():
+    """Every copy log, sortable by share, kind, time and errors."""
     try:
         sort, order = service.parse_sort(request.args)
         error = None
@@ -38,6 +39,7 @@ def page():
 
 @bp.route("/<log_id>")
 def log(log_id: str):
+    """One copy log: its summary and a page of its entries (the entries alone for htmx)."""
     copy_log = log_or_404(log_id)
     service.start_indexing(copy_log)
     query, entries, error, status = service.EntryQuery(), None, None, 200
@@ -61,6 +63,7 @@ def log(log_id: str):
 
 @bp.route("/<log_id>/indexing")
 def indexing(log_id: str):
+    """How far the index of a log has got, polled by the log page until it is complete."""
     copy_log = log_or_404(log_id)
     index = service.index_progress(copy_log.id)
     body = render_template("copylogs/_indexing.html", log=copy_log, index=index, polled=True)
@@ -70,6 +73,7 @@ def indexing(log_id: str):
 
 @bp.route("/<log_id>/download")
 def download(log_id: str):
+    """The original log file, as an attachment."""
     copy_log = log_or_404(log_id)
     try:
         original = service.open_original(copy_log)
@@ -85,6 +89,7 @@ def download(log_id: str):
 
 @bp.route("/<log_id>/entries.csv")
 def export(log_id: str):
+    """The entries matching the page's filters, as CSV."""
     copy_log = log_or_404(log_id)
     try:
         query = service.parse_query(request.args, copy_log)
