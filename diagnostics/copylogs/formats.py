@@ -182,6 +182,17 @@ class Format:
         return _share_or_validation_key(self.name, unescape(error.group(1) or error.group(2))
                                         .strip())
 
+    def path_of(self, span: bytes) -> str:
+        """The path of the entry opening ``span``, read with patterns (Base64 decoded)."""
+        end = self.element_end(span)
+        fields = _pattern_fields(span[:end] if end >= 0 else span[:MAX_ELEMENT])
+        if self.name == "copy_log":
+            return fields.get("Path") or ""
+        if self.name == "share":
+            return fields.get("item") or ""
+        text, encoding = fields.get("<text>") or "", fields.get("name_encoding")
+        return _decode_base64(text)[0] if encoding and encoding.lower() == "base64" else text
+
     def entry(self, span: bytes, offset: int, ordinal: int) -> Entry:
         """The entry whose element opens ``span`` (bytes up to the next entry)."""
         key = self.element_key(span)

@@ -8,7 +8,6 @@ blocks that contain its text, found once per block in the lowered bytes.
 from __future__ import annotations
 
 import bisect
-import itertools
 import os
 from collections.abc import Callable, Iterator
 
@@ -35,6 +34,7 @@ class Reader:
             else None
         self.needle = needle if fmt.name != "validation" else None
         self.wanted: dict[int, bool] = {}
+        self._pending: bytes | None = None  # a block already read by the scan after the index
 
     def _matches_key(self, key_id: int) -> bool:
         if key_id not in self.wanted:
@@ -48,108 +48,85 @@ class Reader:
             return block.count
         return sum(n for key_id, n in block.keys.items() if self._matches_key(key_id))
 
-    def _entries_in(self, offset: int, data: bytes, first: int,
-                    skip: int = 0) -> Iterator[Entry]:
-        """Matching entries of a block; without a path search, the first ``skip`` matches are
-        passed over unread."""
+    def _matching(self, data: bytes) -> tuple[list[tuple[int, int]], list[int]]:
+        """Spans of a block's entries and the indexes of those that match, read cheaply: keys
+        and the path only, never a whole entry."""
         lowered = data.lower() if self.needle is not None and b"&#" not in data else None
         if lowered is not None and self.needle not in lowered:
-            return
+            return [], []
         spans = self.fmt.spans(data)
-        candidates: Iterator[int] | range | list[int] = range(len(spans))
+        matching: list[int] = list(range(len(spans)))
         if lowered is not None:
             # only entries holding the text can match: find it once in the whole block
-            candidates = _holding(lowered, self.needle, [a for a, _ in spans])
+            matching = list(_holding(lowered, self.needle, [a for a, _ in spans]))
         if self.key_filter is not None:
             keys = self.fmt.keys(data)
             wanted = {key for key in set(keys) if self.key_filter(key)}
-            candidates = [i for i in candidates if keys[i] in wanted]
-        for i in candidates:
-            if skip:
-                skip -= 1
-                continue
-            a, b = spans[i]
-            entry = self.fmt.entry(data[a:b], offset + a, first + i)
-            if self.q is None or self.q in entry.path.casefold():
-                yield entry
+            matching = [i for i in matching if keys[i] in wanted]
+        if self.q is not None:
+            matching = [i for i in matching
+                        if self.q in self.fmt.path_of(data[spans[i][0]:spans[i][1]]).casefold()]
+        return spans, matching
 
-    def _rest(self) -> Iterator[tuple[int, bytes, int]]:
-        """Blocks after the indexed part, read in order: (offset, bytes, first ordinal)."""
+    def _read(self, offset: int, data: bytes, first: int, spans: list[tuple[int, int]],
+              chosen: list[int]) -> Iterator[Entry]:
+        for i in chosen:
+            a, b = spans[i]
+            yield self.fmt.entry(data[a:b], offset + a, first + i)
+
+    def _blocks(self) -> Iterator[tuple[int | None, int, int, int]]:
+        """(matches or None when unknown, offset, length, first ordinal) of every block: the
+        indexed ones first, then those read in order after the index."""
+        for block in self.index.blocks if self.index else []:
+            n = self._block_matches(block)
+            if n:
+                yield (None if self.q else n), block.offset, block.length, block.first
         start = self.index.scanned_until if self.index else 0
         first = self.index.entries if self.index else 0
         end = os.fstat(self.fd).st_size
         for offset, data in indexing.scan(self.fmt, self.fd, start, end, _ignore, _ignore):
-            yield offset, data, first
+            self._pending = data
+            yield None, offset, len(data), first
             first += self.fmt.count(data)
 
-    def _count(self, data: bytes) -> int:
-        if self.key_filter is None:
-            return self.fmt.count(data)
-        return sum(1 for key in self.fmt.keys(data) if self.key_filter(key))
+    def _data(self, offset: int, length: int) -> bytes:
+        pending, self._pending = self._pending, None
+        return pending if pending is not None else os.pread(self.fd, length, offset)
 
     def all(self) -> Iterator[Entry]:
         """Every matching entry in file order."""
-        for block in self.index.blocks if self.index else []:
-            if self._block_matches(block):
-                data = os.pread(self.fd, block.length, block.offset)
-                yield from self._entries_in(block.offset, data, block.first)
-        for offset, data, first in self._rest():
-            yield from self._entries_in(offset, data, first)
+        for _, offset, length, first in self._blocks():
+            data = self._data(offset, length)
+            spans, matching = self._matching(data)
+            yield from self._read(offset, data, first, spans, matching)
 
     def page(self, page: int, per_page: int) -> Page:
-        """Page ``page`` (1-based) of the matching entries, with their total (see :class:`Page`)."""
+        """Page ``page`` (1-based) of the matching entries, with their total (see :class:`Page`).
+
+        Counts come from the index where it can answer; other blocks are read, and once the
+        page is full only ``PATH_SEARCH_BUDGET`` more bytes are read to count on.
+        """
         skip = (page - 1) * per_page
         found: list[Entry] = []
         total, exact, budget = 0, True, PATH_SEARCH_BUDGET
-        for block in self.index.blocks if self.index else []:
-            n = self._block_matches(block)
-            if not n:
+        indexed = self.index is not None and self.index.complete
+        for known, offset, length, first in self._blocks():
+            full = len(found) >= per_page
+            if known is not None and (full or skip >= known):
+                total += known
+                skip -= 0 if full else known
                 continue
-            if self.q is None:
-                total += n
-                if len(found) < per_page and skip >= n:
-                    skip -= n
-                    continue
-                if len(found) >= per_page:
-                    continue
-            elif len(found) >= per_page:
-                budget -= block.length
-                if budget < 0:
+            if full:
+                budget -= length
+                if budget < 0 or not indexed and known is None and self.q is None:
                     exact = False
                     break
-            data = os.pread(self.fd, block.length, block.offset)
-            if self.q is None:
-                found.extend(itertools.islice(
-                    self._entries_in(block.offset, data, block.first, skip), per_page - len(found)))
-                skip = 0
-            else:
-                for entry in self._entries_in(block.offset, data, block.first):
-                    total += 1
-                    if skip:
-                        skip -= 1
-                    elif len(found) < per_page:
-                        found.append(entry)
-        if exact and not (self.index and self.index.complete):
-            for offset, data, first in self._rest():
-                if self.q is None:
-                    n = self._count(data)
-                    total += n
-                    if skip >= n:
-                        skip -= n
-                    else:
-                        found.extend(itertools.islice(self._entries_in(
-                            offset, data, first, skip), per_page - len(found)))
-                        skip = 0
-                else:
-                    for entry in self._entries_in(offset, data, first):
-                        total += 1
-                        if skip:
-                            skip -= 1
-                        elif len(found) < per_page:
-                            found.append(entry)
-                if len(found) >= per_page:
-                    exact = False
-                    break
+            data = self._data(offset, length)
+            spans, matching = self._matching(data)
+            total += len(matching)
+            chosen = matching[skip:skip + per_page - len(found)]
+            skip = max(0, skip - len(matching))
+            found.extend(self._read(offset, data, first, spans, chosen))
         return Page(total=total, page=page, per_page=per_page, entries=found, total_exact=exact)
 
 
