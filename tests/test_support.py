@@ -400,3 +400,9 @@ def test_console_command_writes_the_package(app, tmp_path):
         manifest = json.loads(archive.read("manifest.json"))
     assert [c["id"] for c in manifest["collectors"]] == ["system", "audit"]
     assert manifest["options"]["since_hours"] == 6
+
+
+def test_packages_fragment_is_for_htmx_only(app, client, auth):
+    auth.sign_in()
+    response = client.get(PAGE + "packages")
+    assert response.status_code == 303 and response.headers["Location"].endswith(PAGE)

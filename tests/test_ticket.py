@@ -30,7 +30,8 @@ VALID = {"summary": "Uploads stall every night", "problem_type": "data_transfer"
 
 def file_ticket(auth, **changes) -> dict:
     """File a ticket on a quick new package through the API; wait until its bundle is made."""
-    changes.setdefault("package_id", make_package(auth, ["system"])["id"])
+    if "package_id" not in changes:
+        changes["package_id"] = make_package(auth, ["system"])["id"]
     response = auth.api("POST", API, {**VALID, **changes})
     assert response.status_code in (201, 202), response.get_json()
     return finished(auth.client, response.headers["Location"], waiting=("waiting",))
@@ -484,3 +485,28 @@ def test_upload_refuses_a_plain_http_endpoint(app, auth):
     response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
     assert response.status_code == 502
     assert "https://" in response.get_json()["detail"]
+
+
+def test_only_the_newest_bundles_are_kept(app, client, auth):
+    app.config["SUPPORT_KEEP"] = 1
+    auth.sign_in()
+    package = make_package(auth, ["system"])
+    first = file_ticket(auth, package_id=package["id"])
+    second = file_ticket(auth, package_id=package["id"])
+    assert [p.name for p in tickets.ticket_dir(app).iterdir()] == \
+        [second["bundle"]["filename"]]
+    old = client.get(f"{API}/{first['id']}").get_json()
+    assert old["state"] == "removed" and old["bundle"] is None
+    assert "only the newest" in old["error"]
+    assert client.get(f"{API}/{first['id']}/download").status_code == 409
+
+
+def test_form_refuses_a_package_deleted_meanwhile(app, client, auth):
+    auth.sign_in()
+    package = make_package(auth, ["system"])
+    assert auth.api("DELETE", f"/api/v1/support/packages/{package['id']}").status_code == 204
+    response = auth.post(PAGE + "ticket", {**VALID, "started_at": "2026-11-20T22:15",
+                                           "package": package["id"]})
+    assert response.status_code == 422
+    assert "Choose a support package from the list." in response.get_data(as_text=True)
+    assert client.get(API).get_json()["tickets"] == []

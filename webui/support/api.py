@@ -156,7 +156,7 @@ def create_ticket():
 
 @api_bp.route("/tickets/<ticket_id>")
 def get_ticket(ticket_id: str):
-    """One support ticket: its fields, ``state`` (waiting, ready, failed) and bundle."""
+    """One support ticket: its fields, ``state`` (waiting, ready, failed, removed) and bundle."""
     require_admin()
     return jsonify(ticket_or_404(ticket_id).to_dict())
 

@@ -134,7 +134,11 @@ def _started_at(value: Any, now: dt.datetime) -> dt.datetime | str:
 
 @dataclass(frozen=True)
 class Ticket:
-    """A filed ticket: what was asked, its package job and, once made, its bundle."""
+    """A filed ticket: what was asked, its package job and, once made, its bundle.
+
+    ``state`` is ``waiting`` (for its package), ``ready``, ``failed`` or ``removed`` (the bundle
+    was pruned).
+    """
 
     id: str
     created_at: float
@@ -194,6 +198,9 @@ def _ticket(row: sqlite3.Row, directory: Path) -> Ticket:
         candidate = directory / row["bundle"]
         if candidate.parent == directory and candidate.is_file():
             path = candidate
+        else:
+            state, error = "removed", ("The bundle is no longer on the device: only the newest "
+                                       "bundles are kept.")
     return Ticket(row["id"], row["created_at"], row["created_by"], json.loads(row["details"]),
                   row["package_job"], state, row["bundle"], row["bundle_size"],
                   row["bundle_sha256"], error, row["uploaded_at"], row["uploaded_by"],
@@ -310,7 +317,15 @@ def _bundle(app: Flask, conn: sqlite3.Connection, ticket_id: str, package_path: 
     conn.execute("UPDATE support_tickets SET state = 'ready', bundle = ?, bundle_size = ?, "
                  "bundle_sha256 = ?, error = NULL WHERE id = ?",
                  (name, final.stat().st_size, file_sha256(final), ticket_id))
+    _prune(directory, app.config["SUPPORT_KEEP"])
     return name
+
+
+def _prune(directory: Path, keep: int) -> None:
+    """Keep the newest ``keep`` bundles: each holds a whole package, so they add up."""
+    bundles = sorted(directory.glob(f"{PREFIX}*.zip"), key=lambda p: (p.stat().st_mtime, p.name))
+    for path in bundles[:max(0, len(bundles) - keep)]:
+        path.unlink(missing_ok=True)
 
 
 def _free_name(directory: Path, stem: str) -> str:

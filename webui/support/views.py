@@ -57,9 +57,11 @@ def page():
 
 @bp.route("/packages")
 def packages_fragment():
+    if not is_htmx():
+        return redirect(url_for("support.page"), code=303)
     context = _packages_context()
     response = render("support/page.html", "support/_packages.html", **context)
-    if context["active"] is None and is_htmx():
+    if context["active"] is None:
         response.status_code = POLL_DONE
     return response
 
@@ -150,6 +152,9 @@ def create_ticket():
     package = None
     if form.package.data != "new":
         package = service.get(conn, service.package_dir(current_app), form.package.data)
+        if package is None or not package.ready:
+            form.package.errors = ["That support package is no longer on the device."]
+            return render_template("support/ticket_form.html", form=_ticket_form(form)), 422
     error = None
     try:
         ticket = tickets.create(current_app._get_current_object(), conn, form.details,
