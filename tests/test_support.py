@@ -406,3 +406,61 @@ def test_packages_fragment_is_for_htmx_only(app, client, auth):
     auth.sign_in()
     response = client.get(PAGE + "packages")
     assert response.status_code == 303 and response.headers["Location"].endswith(PAGE)
+
+
+KILLED_WORKER = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from conftest import make_app
+from diagnostics.collect import CollectContext, ExtraItem
+from webui.support import service
+
+def endless():
+    while True:
+        yield b"collecting " * 100
+        time.sleep(0.01)
+
+service.collect_context = lambda app: CollectContext(
+    extra_items={{"audit": [ExtraItem("endless.txt", endless)]}})
+app = make_app({instance!r})
+with app.app_context():
+    print(service.start(app, service.parse_options(["audit"]), "admin"), flush=True)
+time.sleep(600)
+"""
+
+
+def test_worker_killed_mid_package_leaves_no_package_after_restart(app, client, auth):
+    import subprocess
+    import sys
+
+    instance = app.config["INSTANCE"]
+    app.extensions["jobs"].shutdown()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WORKER.format(tests=str(Path(__file__).parent),
+                                                    instance=instance)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        job_id = worker.stdout.readline().strip()
+        directory = service.package_dir(app)
+        for _ in range(1200):
+            partials = list(directory.glob("*.partial"))
+            if partials:
+                break
+            time.sleep(0.05)
+        assert partials, "the package never started"
+    finally:
+        worker.kill()
+        worker.wait()
+        worker.stdout.close()
+
+    restarted = make_app(instance)
+    try:
+        client = restarted.test_client()
+        auth.client = client
+        auth.sign_in()
+        package = client.get(f"{API}/{job_id}").get_json()
+        assert package["state"] == "interrupted" and package["filename"] is None
+        assert "stopped while this job ran" in package["error"]
+        assert package_files(restarted) == []
+    finally:
+        restarted.extensions["jobs"].shutdown()
