@@ -37,6 +37,8 @@ _ERROR_ATTR = re.compile(rb"""\serror\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CATEGORY = re.compile(rb"<Category>([^<]*)</Category>")
 _ERROR_CODE = re.compile(rb"<ErrorCode>([^<]*)</ErrorCode>")
 _START_TAG = re.compile(rb"""<[^\s/>]+((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*/?>""")
+_PATH_ATTR = {name: re.compile(rb"\s" + attr + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+              for name, attr in (("copy_log", b"Path"), ("share", b"item"))}
 _CHILD = re.compile(rb"<(Category|ErrorCode|ErrorMessage|Type)>([^<]*)</\1>")
 # anything a pattern cannot read exactly goes to the XML parser (defusedxml)
 _NEEDS_XML_PARSER = re.compile(rb"<!|<\?|&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
@@ -184,12 +186,13 @@ class Format:
 
     def path_of(self, span: bytes) -> str:
         """The path of the entry opening ``span``, read with patterns (Base64 decoded)."""
+        if self.name != "validation":
+            tag = _START_TAG.match(span)
+            found = _PATH_ATTR[self.name].search(tag.group(1)) if tag else None
+            return unescape(found.group(1) if found.group(1) is not None else found.group(2)) \
+                if found else ""
         end = self.element_end(span)
         fields = _pattern_fields(span[:end] if end >= 0 else span[:MAX_ELEMENT])
-        if self.name == "copy_log":
-            return fields.get("Path") or ""
-        if self.name == "share":
-            return fields.get("item") or ""
         text, encoding = fields.get("<text>") or "", fields.get("name_encoding")
         return _decode_base64(text)[0] if encoding and encoding.lower() == "base64" else text
 

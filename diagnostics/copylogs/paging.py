@@ -17,7 +17,7 @@ from diagnostics.copylogs.formats import Format, Key
 from diagnostics.copylogs.index import Index
 from diagnostics.copylogs.models import Entry, Page
 
-PATH_SEARCH_BUDGET = 8 << 20
+PATH_SEARCH_BUDGET = 4 << 20
 
 KeyFilter = Callable[[Key], bool]
 
@@ -51,9 +51,15 @@ class Reader:
     def _matching(self, data: bytes) -> tuple[list[tuple[int, int]], list[int]]:
         """Spans of a block's entries and the indexes of those that match, read cheaply: keys
         and the path only, never a whole entry."""
-        lowered = data.lower() if self.needle is not None and b"&#" not in data else None
-        if lowered is not None and self.needle not in lowered:
-            return [], []
+        lowered = None
+        if self.needle is not None:
+            lowered = data.lower() if self.needle.upper() != self.needle else data
+            if self.needle not in lowered:
+                if b"&#" not in data:
+                    return [], []
+                lowered = None  # a character reference may hide the text: check every path
+            elif b"&#" in data:
+                lowered = None
         spans = self.fmt.spans(data)
         matching: list[int] = list(range(len(spans)))
         if lowered is not None:
