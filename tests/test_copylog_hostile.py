@@ -272,3 +272,14 @@ def test_log_deleted_after_discovery(root, tmp_path):
     with pytest.raises(CopyLogError, match="cannot be opened"):
         store.entries(good.id)
     assert store.index_status(good.id)["state"] == "unavailable"
+
+
+def test_path_search_sees_through_character_references(root, tmp_path):
+    (root / "acct" / "A_S_CopyLog_refs.xml").write_bytes(
+        entries("plain/1") + entries("caf&#233;/x&#x2F;y") + entries("2024/07"))
+    store = make_store(root, tmp_path)
+    log = log_named(store, "CopyLog_refs.xml")
+    assert [e.path for e in store.entries(log.id, q="x/Y").entries] == ["café/x/y"]
+    assert [e.path for e in store.entries(log.id, q="4/0").entries] == ["2024/07"]
+    store.ensure_index(log.id)
+    assert store.entries(log.id, q="CAFÉ").total == 1
