@@ -464,3 +464,14 @@ def test_worker_killed_mid_package_leaves_no_package_after_restart(app, client, 
         assert package_files(restarted) == []
     finally:
         restarted.extensions["jobs"].shutdown()
+
+
+def test_a_package_name_leading_outside_the_folder_is_not_served(app, client, auth, tmp_path):
+    outside = tmp_path / "secret.zip"
+    outside.write_bytes(b"not for download")
+    planted = _seed_old_package(app, "20260101T000000Z", "00000000000000b1")
+    planted.unlink()
+    planted.symlink_to(outside)
+    auth.sign_in()
+    assert client.get(f"{API}/00000000000000b1").status_code == 404
+    assert client.get(f"{API}/00000000000000b1/download").status_code == 404

@@ -261,16 +261,21 @@ def _package_work(app: Flask, options: PackageOptions, created_by: str,
     return work
 
 
+def file_in(directory: Path, name: str | None) -> Path | None:
+    """The regular file ``name`` directly inside ``directory`` (symlinks followed), or None."""
+    if not name:
+        return None
+    candidate = (directory / name).resolve()
+    if candidate.parent != directory.resolve() or not candidate.is_file():
+        return None
+    return candidate
+
+
 def _package(row: sqlite3.Row, directory: Path) -> Package:
     job = jobs.job_to_dict(row)
     result = job["result"] or {}
     filename = result.get("filename")
-    path = None
-    if job["state"] == "succeeded" and filename:
-        candidate = directory / filename
-        # The name comes from our own job row, but a file path is still kept inside the folder.
-        if candidate.parent == directory and candidate.is_file():
-            path = candidate
+    path = file_in(directory, filename) if job["state"] == "succeeded" else None
     options = {k: job["params"][k] for k in ("collectors", "since_hours", "obfuscate")
                if k in job["params"]}
     return Package(job["id"], job["state"], job["progress"], job["message"], job["created_at"],

@@ -193,14 +193,10 @@ def _ticket(row: sqlite3.Row, directory: Path) -> Ticket:
         state = "failed"
         error = ("The support package for this ticket was not made: "
                  + (row["job_error"] or row["job_state"] or "it was deleted"))
-    path = None
-    if state == "ready" and row["bundle"]:
-        candidate = directory / row["bundle"]
-        if candidate.parent == directory and candidate.is_file():
-            path = candidate
-        else:
-            state, error = "removed", ("The bundle is no longer on the device: only the newest "
-                                       "bundles are kept.")
+    path = service.file_in(directory, row["bundle"]) if state == "ready" else None
+    if state == "ready" and path is None:
+        state, error = "removed", ("The bundle is no longer on the device: only the newest "
+                                   "bundles are kept.")
     return Ticket(row["id"], row["created_at"], row["created_by"], json.loads(row["details"]),
                   row["package_job"], state, row["bundle"], row["bundle_size"],
                   row["bundle_sha256"], error, row["uploaded_at"], row["uploaded_by"],
