@@ -33,6 +33,7 @@ from diagnostics.collect import (
     prune,
 )
 from webui import audit, db, jobs
+from webui.troubleshooting import service as diagnostic_runs
 
 KIND = "support_package"
 PACKAGE_DIR = "support-packages"
@@ -180,27 +181,18 @@ def _audit_export(app: Flask) -> Iterator[bytes]:
         yield text.encode()
 
 
-def diagnostic_runs(conn: sqlite3.Connection, limit: int,
-                    succeeded_only: bool = False) -> list[dict]:
-    """The newest diagnostic runs as ``{id, state, …, results}``, newest first."""
-    where = "kind = 'diagnostics'" + (" AND state = 'succeeded'" if succeeded_only else "")
-    rows = conn.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY created_at DESC LIMIT ?",
-                        (limit,)).fetchall()
-    runs = []
-    for row in rows:
-        job = jobs.job_to_dict(row)
-        runs.append({"id": job["id"], "state": job["state"], "progress": job["progress"],
-                     "created_by": job["created_by"], "created_at": iso(job["created_at"]),
-                     "started_at": iso(job["started_at"]),
-                     "finished_at": iso(job["finished_at"]), "error": job["error"],
-                     "results": (job["result"] or {}).get("results", [])})
-    return runs
+def latest_diagnostic_run(conn: sqlite3.Connection) -> dict | None:
+    """The newest succeeded diagnostic run in its API shape, or None."""
+    row = conn.execute("SELECT id FROM jobs WHERE kind = ? AND state = 'succeeded' "
+                       "ORDER BY finished_at DESC LIMIT 1", (diagnostic_runs.KIND,)).fetchone()
+    run = diagnostic_runs.get_run(conn, row["id"]) if row is not None else None
+    return run.to_dict() if run is not None else None
 
 
 def _diagnostic_history(app: Flask) -> Iterator[bytes]:
     conn = db.connect(db.path_for(app))
     try:
-        runs = diagnostic_runs(conn, HISTORY_RUNS)
+        runs = [run.to_dict() for run in diagnostic_runs.list_runs(conn, HISTORY_RUNS)]
     finally:
         conn.close()
     yield json.dumps({"runs": runs}, indent=1).encode()

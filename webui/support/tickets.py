@@ -273,7 +273,7 @@ def _fail(conn: sqlite3.Connection, ticket_id: str, error: str) -> None:
 def _bundle(app: Flask, conn: sqlite3.Connection, ticket_id: str, package_path: Path,
             package_sha256: str | None, package_options: dict) -> str:
     row = conn.execute("SELECT * FROM support_tickets WHERE id = ?", (ticket_id,)).fetchone()
-    runs = service.diagnostic_runs(conn, 1, succeeded_only=True)
+    run = service.latest_diagnostic_run(conn)
     directory = ticket_dir(app)
     directory.mkdir(parents=True, exist_ok=True)
     when = dt.datetime.now(dt.UTC)
@@ -285,12 +285,11 @@ def _bundle(app: Flask, conn: sqlite3.Connection, ticket_id: str, package_path: 
         "connectivity_mode": _mode(conn),
         "support_package": {"filename": package_path.name, "sha256": package_sha256,
                             "options": package_options},
-        "diagnostic_run": {"id": runs[0]["id"], "finished_at": runs[0]["finished_at"]}
-        if runs else None,
+        "diagnostic_run": {"id": run["id"], "finished_at": run["finished_at"]} if run else None,
     }
     members = {"ticket.json": json.dumps(document, indent=1).encode() + b"\n"}
-    if runs:
-        members["diagnostic-run.json"] = json.dumps(runs[0], indent=1).encode() + b"\n"
+    if run:
+        members["diagnostic-run.json"] = json.dumps(run, indent=1).encode() + b"\n"
     partial = directory / (name + PARTIAL)
     sums = [f"{hashlib.sha256(data).hexdigest()}  {member}"
             for member, data in members.items()]
