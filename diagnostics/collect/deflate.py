@@ -24,8 +24,9 @@ def workers() -> int:
 
 
 def _compress_block(block: bytes, dictionary: bytes, level: int) -> bytes:
-    compressor = (zlib.compressobj(level, zlib.DEFLATED, -15, zdict=dictionary) if dictionary
-                  else zlib.compressobj(level, zlib.DEFLATED, -15))
+    # memLevel 9 (zlib's maximum, the default is 8) is a few per cent faster at the same ratio.
+    compressor = (zlib.compressobj(level, zlib.DEFLATED, -15, 9, zdict=dictionary) if dictionary
+                  else zlib.compressobj(level, zlib.DEFLATED, -15, 9))
     return compressor.compress(block) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
@@ -41,6 +42,7 @@ class ParallelDeflate:
         self.pending: deque[Future[bytes]] = deque()
 
     def compress(self, data: bytes) -> bytes:
+        """Take ``data``; return whatever compressed output is ready, in order."""
         # Blocks are whole input chunks gathered up to at least BLOCK bytes: no re-slicing.
         self.parts.append(bytes(data))
         self.size += len(data)
@@ -49,6 +51,7 @@ class ParallelDeflate:
         return self._collect(wait_for=len(self.pending) - self.in_flight)
 
     def flush(self) -> bytes:
+        """The rest of the stream, ending it."""
         if self.parts:
             self._submit()
         # An empty final block closes the stream after the last sync flush.

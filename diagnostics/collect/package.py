@@ -115,6 +115,7 @@ class PackageOptions:
         return [c for c in catalogue.COLLECTORS if c.id in wanted]
 
     def as_dict(self) -> dict:
+        """The options as the manifest records them, with the collectors actually run."""
         return {**asdict(self), "collectors": [c.id for c in self.chosen]}
 
 
