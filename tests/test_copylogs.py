@@ -256,3 +256,22 @@ def test_user_xml_files_cannot_crowd_out_the_logs(tmp_path, monkeypatch):
     logs = CopyLogStore([str(root)], str(tmp_path / "idx")).list()
     assert sorted(log.kind for log in logs) == ["refresh", "upload"]
     assert {log.share for log in logs} == {"z"}
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("share/Microsoft Data Box Edge/Upload/empty.xml", b""),
+    ("share/Microsoft Data Box Gateway/Refresh/decl.xml", b'<?xml version="1.0"?>\r\n'),
+    ("share/error.xml", b'\xef\xbb\xbf<?xml version="1.0"?>\n<ErrorList>\n</ErrorList>\n'),
+    ("acct/O_S_CopyLog_none.xml", b"<?xml version='1.0'?>"),
+])
+def test_logs_without_entries(tmp_path, name, content):
+    path = tmp_path / "root" / name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    store = CopyLogStore([str(tmp_path / "root")], str(tmp_path / "idx"))
+    (log,) = store.list()
+    assert log.error is None
+    assert store.entries(log.id).to_dict()["entries"] == []
+    store.ensure_index(log.id)
+    log = store.summary(log.id)
+    assert (log.status, log.entries, log.errors, log.warnings) == ("succeeded", 0, 0, 0)

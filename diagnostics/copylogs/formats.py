@@ -311,10 +311,13 @@ VALIDATION = Format("validation", b"<file", SHARE.start, SHARE.fast_key)
 FORMATS = {f.name: f for f in (COPY_LOG, SHARE, VALIDATION)}
 
 
-def sniff(head: bytes) -> Format | None:
+def sniff(head: bytes, kind: str | None = None) -> Format | None:
     """The format of a file from its first bytes, or None when it is none of the three.
 
-    Raises :class:`CopyLogError` for a file that declares a DTD or entities.
+    A file named or placed like a log of ``kind`` (``upload``, ``refresh``, ``copy_log``,
+    ``validation``) that is empty or XML text without entries (e.g. an empty ``<ErrorList/>``)
+    is a log of that kind with no entries. Raises :class:`CopyLogError` for a file that
+    declares a DTD or entities.
     """
     check_head(head)
     if b"<ErroredEntity" in head or b"<CopyLog" in head:
@@ -322,15 +325,21 @@ def sniff(head: bytes) -> Format | None:
     if re.search(rb"<root\s[^>]*\bcontainer\s*=|<summary\s[^>]*\bruntime\s*=", head):
         return SHARE
     tag = SHARE.start.search(head)
-    if tag is None:
-        return None
-    attrs = _FILE_TAG.match(head, tag.start())
-    attributes = attrs.group(1) if attrs else head[tag.start(): tag.start() + 4096]
-    if re.search(rb"\sitem\s*=", attributes):
-        return SHARE
-    if _ERROR_ATTR.search(attributes):
-        return VALIDATION
+    if tag is not None:
+        attrs = _FILE_TAG.match(head, tag.start())
+        attributes = attrs.group(1) if attrs else head[tag.start(): tag.start() + 4096]
+        if re.search(rb"\sitem\s*=", attributes):
+            return SHARE
+        if _ERROR_ATTR.search(attributes):
+            return VALIDATION
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if kind in _KIND_FORMATS and (not text or text.startswith(b"<")) and b"\0" not in head:
+        return FORMATS[_KIND_FORMATS[kind]]
     return None
+
+
+_KIND_FORMATS = {"upload": "share", "refresh": "share", "copy_log": "copy_log",
+                 "validation": "validation"}
 
 
 def header(head: bytes) -> dict[str, str]:

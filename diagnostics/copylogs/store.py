@@ -117,7 +117,7 @@ class CopyLogStore:
             return None
         head = read_head(fd)
         try:
-            fmt = formats.sniff(head)
+            fmt = formats.sniff(head, candidate.kind_hint)
         except CopyLogError as exc:
             log.error, log.status = str(exc), "unreadable"
             return log
@@ -127,12 +127,8 @@ class CopyLogStore:
                     self._not_logs.clear()
                 self._not_logs.add(stamp)
                 return None
-            if head.strip():
-                log.error = "not a copy log in a known format (no entry or summary element)"
-                log.status = "unreadable"
-            else:
-                log.status = "succeeded"
-                log.entries = log.errors = log.warnings = 0
+            log.error = "not a copy log in a known format (no entry or summary element)"
+            log.status = "unreadable"
             return log
         log.format = fmt.name
         log.kind = _kind(fmt, candidate.kind_hint)
@@ -212,7 +208,7 @@ class CopyLogStore:
         except CopyLogError:
             return
         try:
-            fmt = formats.sniff(read_head(fd))
+            fmt = formats.sniff(read_head(fd), candidate.kind_hint)
             if fmt is None:
                 return
             path = self._index_path(candidate)
@@ -324,7 +320,7 @@ class _OpenLog:
             raise CopyLogError(self.candidate.log.error or "the log cannot be opened")
         self.fd = open_in_root(self.candidate.root_real, self.candidate.target)
         try:
-            fmt = formats.sniff(read_head(self.fd))
+            fmt = formats.sniff(read_head(self.fd), self.candidate.kind_hint)
         except CopyLogError:
             os.close(self.fd)
             raise
