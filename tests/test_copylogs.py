@@ -167,6 +167,7 @@ def test_validation_list_symbolic_errors_base64_and_severity(store):
     ("share1/error.xml", {"code": "109"},
      ["\\share1\\folder9\\file9.dat", "\\PageBlob\\File100Bytes"]),
     ("share1/error.xml", {"q": "überschrift"}, ["\\share1\\Überschrift\x07.txt"]),
+    ("share1/error.xml", {"q": "folder9/file9"}, ["\\share1\\folder9\\file9.dat"]),
     ("CopyLog_5e8f8c59-0c1b-4a21-9f3b-3c9b3a8d2f10.xml", {"code": "1", "q": "disk"},
      ["disks/Disk 1.vhd"]),
     ("CopyLog_5e8f8c59-0c1b-4a21-9f3b-3c9b3a8d2f10.xml", {"category": "uploaderrorcloudhttp"},

@@ -7,15 +7,20 @@ import json
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from e2e_support import screenshot, serious_accessibility_violations, sign_in, start_server
 
 pytestmark = pytest.mark.e2e
 
 
-def nav(page, name: str):
-    return page.get_by_role("navigation", name="Sections").get_by_role("link", name=name,
+def go(page, name: str) -> None:
+    """Follow a link of the left navigation and wait for its page."""
+    link = page.get_by_role("navigation", name="Sections").get_by_role("link", name=name,
                                                                        exact=True)
+    href = link.get_attribute("href")
+    link.click()
+    page.wait_for_url(f"**{href}")
 
 
 def token_status(server, token: str) -> tuple[int, dict]:
@@ -26,32 +31,33 @@ def token_status(server, token: str) -> tuple[int, dict]:
 def test_schedule_see_everywhere_and_cancel_a_restart(live_server, browser_page):
     page, server = browser_page, live_server
     sign_in(page, server)
-    nav(page, "Power").click()
-    assert page.get_by_text("Power actions are simulated.").is_visible()
+    go(page, "Power")
+    expect(page.get_by_text("Power actions are simulated.")).to_be_visible()
     assert serious_accessibility_violations(page) == []
     screenshot(page, "power")
 
     page.get_by_label("When").select_option(label="In 5 minutes")
     page.get_by_label("Message to signed-in users (optional)").fill("Replacing a disk")
     page.get_by_role("button", name="Restart…").click()
-    assert page.get_by_role("heading", name="Restart edge-e2e?").is_visible()
-    assert page.get_by_text("edge-e2e will not restart").is_visible()
+    page.wait_for_url("**/power/confirm?**")
+    expect(page.get_by_role("heading", name="Restart edge-e2e?")).to_be_visible()
+    expect(page.get_by_text("edge-e2e will not restart")).to_be_visible()
     screenshot(page, "power-confirm")
     page.get_by_role("button", name="Restart edge-e2e").click()
     page.wait_for_url(server.url + "/power/")
-    assert page.get_by_text("Restart scheduled for").first.is_visible()
+    expect(page.get_by_text("Restart scheduled for").first).to_be_visible()
 
-    nav(page, "Audit log").click()
+    go(page, "Audit log")
     banner = page.locator(".banner", has_text="Restart scheduled.")
-    assert banner.is_visible()
-    assert "edge-e2e restarts at" in banner.inner_text()
-    assert "Replacing a disk" in banner.inner_text()
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("edge-e2e restarts at")
+    expect(banner).to_contain_text("Replacing a disk")
     screenshot(page, "power-scheduled-banner")
     banner.get_by_role("button", name="Cancel restart").click()
     page.wait_for_url(server.url + "/power/")
-    assert page.get_by_text("The scheduled restart is cancelled.").is_visible()
-    assert page.locator(".banner", has_text="Restart scheduled.").count() == 0
-    assert page.get_by_text("Nothing is scheduled.").is_visible()
+    expect(page.get_by_text("The scheduled restart is cancelled.")).to_be_visible()
+    expect(page.locator(".banner", has_text="Restart scheduled.")).to_have_count(0)
+    expect(page.get_by_text("Nothing is scheduled.")).to_be_visible()
 
 
 def test_fully_disconnected_refuses_tokens_and_switching_back_allows_them(
@@ -63,17 +69,17 @@ def test_fully_disconnected_refuses_tokens_and_switching_back_allows_them(
     assert token_status(server, token)[0] == 200
 
     sign_in(page, server)
-    nav(page, "Connectivity").click()
+    go(page, "Connectivity")
     assert serious_accessibility_violations(page) == []
     screenshot(page, "connectivity")
     page.get_by_label("Fully disconnected").check()
     page.get_by_role("button", name="Change mode").click()
     page.wait_for_url(server.url + "/connectivity/")
-    assert page.get_by_text("Connectivity mode: Fully disconnected.").is_visible()
+    expect(page.get_by_text("Connectivity mode: Fully disconnected.")).to_be_visible()
 
-    nav(page, "Overview").click()
+    go(page, "Overview")
     banner = page.locator(".banner", has_text="Connectivity: Fully disconnected.")
-    assert banner.is_visible()
+    expect(banner).to_be_visible()
     screenshot(page, "connectivity-fully-disconnected")
     assert (server.instance / "connectivity-mode").read_text() == "fully_disconnected\n"
 
@@ -81,10 +87,11 @@ def test_fully_disconnected_refuses_tokens_and_switching_back_allows_them(
     assert status == 403 and "fully disconnected" in problem["detail"]
 
     banner.get_by_role("link", name="Connectivity settings").click()
+    page.wait_for_url(server.url + "/connectivity/")
     page.get_by_label("Fully connected").check()
     page.get_by_role("button", name="Change mode").click()
     page.wait_for_url(server.url + "/connectivity/")
-    assert page.locator(".banner", has_text="Connectivity: Fully connected.").is_visible()
+    expect(page.locator(".banner", has_text="Connectivity: Fully connected.")).to_be_visible()
     assert token_status(server, token)[0] == 200
 
 
@@ -118,7 +125,7 @@ def test_restarting_page_returns_to_sign_in_on_a_new_boot_id(systemd_server, bro
     page.get_by_role("button", name="Restart…").click()
     page.get_by_role("button", name="Restart edge-e2e").click()
     page.wait_for_url("**/power/restarting?action=restart")
-    assert page.get_by_role("heading", name="Restarting edge-e2e").is_visible()
+    expect(page.get_by_role("heading", name="Restarting edge-e2e")).to_be_visible()
     assert server.extra["commands"].read_text().split()[1:] == ["reboot"]
 
     # The device "comes back": /healthz answers with another boot id.

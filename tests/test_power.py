@@ -224,6 +224,17 @@ def test_systemd_restart_now(client, auth, fake_bin):
     assert 'data-healthz="/healthz"' in page and "js/power.js" in page
 
 
+def test_systemd_shutdown_now_says_the_device_is_going_off(client, auth, fake_bin):
+    _directory, log = fake_bin
+    auth.sign_in()
+    response = auth.post("/power/", {"action": "shutdown", "delay_minutes": "0"})
+    assert response.headers["Location"].endswith("/power/restarting?action=shutdown")
+    assert commands(log) == [["systemctl", "poweroff"]]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Shutting down edge-test" in page and "power.js" not in page
+    assert client.get("/power/restarting?action=hibernate").status_code == 404
+
+
 def test_systemd_shutdown_now_with_a_message(client, auth, fake_bin):
     _directory, log = fake_bin
     auth.sign_in()

@@ -29,7 +29,7 @@ class Reader:
                  q: str | None):
         self.fmt, self.fd, self.index = fmt, fd, index
         self.key_filter = key_filter
-        self.q = q.casefold() if q else None
+        self.q = _searchable(q, fmt) if q else None
         needle = q.lower().encode() if q and q.isascii() and not set(q) & set("&<>\"'") \
             else None
         self.needle = needle if fmt.name != "validation" else None
@@ -71,7 +71,8 @@ class Reader:
             matching = [i for i in matching if keys[i] in wanted]
         if self.q is not None:
             matching = [i for i in matching
-                        if self.q in self.fmt.path_of(data[spans[i][0]:spans[i][1]]).casefold()]
+                        if self.q in _searchable(self.fmt.path_of(data[spans[i][0]:spans[i][1]]),
+                                                 self.fmt)]
         return spans, matching
 
     def _read(self, offset: int, data: bytes, first: int, spans: list[tuple[int, int]],
@@ -134,6 +135,13 @@ class Reader:
             skip = max(0, skip - len(matching))
             found.extend(self._read(offset, data, first, spans, chosen))
         return Page(total=total, page=page, per_page=per_page, entries=found, total_exact=exact)
+
+
+def _searchable(text: str, fmt: Format) -> str:
+    """Case-folded; copy-time lists write paths with backslashes, so either separator finds
+    them."""
+    folded = text.casefold()
+    return folded.replace("\\", "/") if fmt.name == "validation" else folded
 
 
 def _holding(lowered: bytes, needle: bytes, starts: list[int]) -> Iterator[int]:
