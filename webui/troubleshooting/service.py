@@ -93,16 +93,17 @@ def start_run(test_ids: Sequence[str] | None, actor: str) -> str:
     if unknown:
         raise UnknownTests(unknown)
     wanted = [test_id for test_id in catalogue_order if test_id in requested]
-    settings = probe_settings(current_app.config, connectivity_mode(db.get_db()))
+    conn = db.get_db()
+    settings = probe_settings(current_app.config, connectivity_mode(conn))
     try:
         run_id = jobs.runner().submit(KIND, partial(_execute, test_ids=wanted, settings=settings),
                                       {"tests": wanted}, created_by=actor, exclusive=True)
     except jobs.JobConflict as exc:
         audit.record("diagnostics_run", exc.job_id, "refused",
-                     {"tests": wanted, "reason": "a run is already in progress"})
+                     {"tests": wanted, "reason": "a run is already in progress"}, conn=conn)
         raise
-    audit.record("diagnostics_run", run_id, detail={"tests": wanted})
-    _forget_old_runs(db.get_db())
+    audit.record("diagnostics_run", run_id, detail={"tests": wanted}, conn=conn)
+    _forget_old_runs(conn)
     return run_id
 
 
