@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from test_copylogs_web import FIXTURES, big_log_rows, copy_log_bytes
 
 from e2e_support import screenshot, serious_accessibility_violations, sign_in, start_server
@@ -36,13 +37,13 @@ def test_list_log_filter_page_and_export(copylog_server, browser_page, tmp_path)
     page, server = browser_page, copylog_server
     sign_in(page, server)
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Copy logs").click()
-    assert page.get_by_role("heading", name="Copy logs").is_visible()
-    assert page.get_by_role("cell", name="Copy-time validation").first.is_visible()
+    expect(page.get_by_role("heading", name="Copy logs")).to_be_visible()
+    expect(page.get_by_role("cell", name="Copy-time validation").first).to_be_visible()
     assert serious_accessibility_violations(page) == []
     screenshot(page, "copylogs-list")
 
     page.get_by_role("link", name=BIG).click()
-    assert page.get_by_role("heading", name="Entries").is_visible()
+    expect(page.get_by_role("heading", name="Entries", exact=True)).to_be_visible()
     assert shown_paths(page)[0] == "big/00000.bin"
     assert serious_accessibility_violations(page) == []
 
@@ -78,5 +79,5 @@ def test_list_log_filter_page_and_export(copylog_server, browser_page, tmp_path)
     assert rows[-1]["path"] == "big/00399.bin"
 
     page.reload()
-    assert page.get_by_label("Error code", exact=True).input_value() == "32"
+    expect(page.get_by_label("Error code", exact=True)).to_have_value("32")
     assert shown_paths(page)[0] == "big/00300.bin"

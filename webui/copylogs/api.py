@@ -8,7 +8,7 @@ from diagnostics.copylogs import CopyLogError
 from webui.api.helpers import FieldError
 from webui.copylogs import api_bp, service
 from webui.copylogs.service import InvalidFilter
-from webui.copylogs.views import log_or_404
+from webui.copylogs.views import index_after, log_or_404
 
 
 @api_bp.route("")
@@ -23,7 +23,8 @@ def list_logs():
         sort, order = service.parse_sort(request.args)
     except InvalidFilter as exc:
         raise FieldError(exc.field, exc.rule) from None
-    return jsonify(logs=[copy_log.to_dict() for copy_log in service.list_logs(sort, order)])
+    logs = service.list_logs(sort, order)
+    return index_after(jsonify(logs=[copy_log.to_dict() for copy_log in logs]), logs)
 
 
 @api_bp.route("/<log_id>")
@@ -33,11 +34,11 @@ def get_log(log_id: str):
     ``categories`` and ``codes`` give each count with its meaning and recommended action.
     """
     copy_log = log_or_404(log_id)
-    service.start_indexing(copy_log)
-    return jsonify(**copy_log.to_dict(),
-                   categories=[asdict(row) for row in service.category_rows(copy_log)],
-                   codes=[asdict(row) for row in service.code_rows(copy_log)],
-                   index=service.index_progress(copy_log.id))
+    return index_after(jsonify(
+        **copy_log.to_dict(),
+        categories=[asdict(row) for row in service.category_rows(copy_log)],
+        codes=[asdict(row) for row in service.code_rows(copy_log)],
+        index=service.index_progress(copy_log.id)), [copy_log], first=True)
 
 
 @api_bp.route("/<log_id>/entries")
@@ -51,7 +52,6 @@ def entries(log_id: str):
     be read.
     """
     copy_log = log_or_404(log_id)
-    service.start_indexing(copy_log)
     page, reason = None, copy_log.error
     try:
         query = service.parse_query(request.args, copy_log)
@@ -63,4 +63,4 @@ def entries(log_id: str):
         reason = str(exc)
     if page is None:
         abort(409, description=f"This copy log cannot be read: {reason}")
-    return jsonify(page.to_dict())
+    return index_after(jsonify(page.to_dict()), [copy_log], first=True)

@@ -187,12 +187,9 @@ def parse_sort(args: Mapping[str, str]) -> tuple[str, str]:
 
 
 def list_logs(sort: str = "time", order: str = "desc") -> list[CopyLog]:
-    """Every log, sorted; logs whose counts are not known yet are queued for indexing.
-
-    Logs whose sort value is not known (errors not counted yet) come last either way.
-    """
+    """Every log, sorted; logs whose sort value is not known (errors not counted yet) come last
+    either way."""
     logs = copy_logs().store.list()
-    copy_logs().indexer.request(log.id for log in logs if _needs_index(log))
     keys = {"share": lambda row: ((row.share or "").casefold(), row.path.casefold()),
             "kind": lambda row: (KIND_LABELS.get(row.kind, row.kind), row.path.casefold()),
             "time": lambda row: (row.modified_at, row.path.casefold()),
@@ -202,8 +199,15 @@ def list_logs(sort: str = "time", order: str = "desc") -> list[CopyLog]:
     return sorted(known, key=keys[sort], reverse=order == "desc") + unknown
 
 
-def _needs_index(copy_log: CopyLog) -> bool:
-    return copy_log.entries is None and copy_log.error is None
+def unindexed(logs: Iterable[CopyLog]) -> list[str]:
+    """Ids of the logs whose counts are not known yet and that can be read."""
+    return [copy_log.id for copy_log in logs
+            if copy_log.entries is None and copy_log.error is None]
+
+
+def indexer() -> Indexer:
+    """This app's background indexer."""
+    return copy_logs().indexer
 
 
 def _known_empty(copy_log: CopyLog) -> bool:
@@ -227,12 +231,6 @@ def find(log_id: str) -> CopyLog:
     if not _LOG_ID.fullmatch(log_id):
         raise LookupError(log_id)
     return copy_logs().store.summary(log_id)
-
-
-def start_indexing(copy_log: CopyLog) -> None:
-    """Put a log being viewed at the head of the indexer's queue unless it is complete."""
-    if _needs_index(copy_log):
-        copy_logs().indexer.request([copy_log.id], first=True)
 
 
 def index_progress(log_id: str) -> dict[str, Any]:
@@ -407,8 +405,7 @@ def _csv_stream(entries: Iterator[Entry]) -> Iterator[str]:
 
 
 def _csv_row(entry: Entry) -> list[Any]:
-    values = entry.to_dict()
-    return [_spreadsheet_safe(values[name]) for name in CSV_FIELDS]
+    return [_spreadsheet_safe(getattr(entry, name)) for name in CSV_FIELDS]
 
 
 def _spreadsheet_safe(value: Any) -> Any:
@@ -454,7 +451,8 @@ def upload_errors_last_day(now: float) -> dict[str, Any]:
     with cache.lock:
         if cache.card is not None and now - cache.card[0] < CARD_SECONDS:
             return cache.card[1]
-    errors = logs = uncounted = unreadable = 0
+    errors = logs = unreadable = 0
+    uncounted: list[str] = []
     for copy_log in copy_logs().store.list():
         modified = timestamp(copy_log.modified_at)
         if copy_log.kind not in UPLOAD_KINDS or modified is None or now - modified > 86400:
@@ -469,10 +467,10 @@ def upload_errors_last_day(now: float) -> dict[str, Any]:
             if isinstance(declared, int):
                 errors += declared
             else:
-                uncounted += 1
-            copy_logs().indexer.request([copy_log.id])
+                uncounted.append(copy_log.id)
+    indexer().request(uncounted)
     card = {"configured": bool(roots()), "errors": errors, "logs": logs,
-            "uncounted": uncounted, "unreadable": unreadable}
+            "uncounted": len(uncounted), "unreadable": unreadable}
     with cache.lock:
         cache.card = (now, card)
     return card

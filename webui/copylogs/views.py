@@ -15,6 +15,16 @@ def _labels():
             "timestamp": service.timestamp}
 
 
+def index_after(response: Response, logs: list[CopyLog], first: bool = False) -> Response:
+    """Queue the logs not counted yet once ``response`` has been sent, so that the page does not
+    share the processor with the indexer."""
+    ids = service.unindexed(logs)
+    if ids:
+        indexer = service.indexer()
+        response.call_on_close(lambda: indexer.request(ids, first=first))
+    return response
+
+
 def log_or_404(log_id: str) -> CopyLog:
     """The log with this id, or a 404 (HTML or problem document)."""
     try:
@@ -32,16 +42,16 @@ def page():
     except InvalidFilter as exc:
         (sort, order), error = service.parse_sort({}), exc
     logs = service.list_logs(sort, order)
-    return render_template("copylogs/list.html", logs=logs, sort=sort, order=order,
-                           sorts=service.SORTS, roots=service.roots(),
-                           error=error), 422 if error else 200
+    response = Response(render_template("copylogs/list.html", logs=logs, sort=sort, order=order,
+                                        sorts=service.SORTS, roots=service.roots(), error=error),
+                        status=422 if error else 200)
+    return index_after(response, logs)
 
 
 @bp.route("/<log_id>")
 def log(log_id: str):
     """One copy log: its summary and a page of its entries (the entries alone for htmx)."""
     copy_log = log_or_404(log_id)
-    service.start_indexing(copy_log)
     query, entries, error, status = service.EntryQuery(), None, None, 200
     try:
         query = service.parse_query(request.args, copy_log)
@@ -58,7 +68,8 @@ def log(log_id: str):
         context.update(index=service.index_progress(copy_log.id),
                        categories=service.category_rows(copy_log),
                        codes=service.code_rows(copy_log), totals=service.totals_rows(copy_log))
-    return htmx.render("copylogs/log.html", "copylogs/_entries.html", status, **context)
+    return index_after(htmx.render("copylogs/log.html", "copylogs/_entries.html", status,
+                                   **context), [copy_log], first=True)
 
 
 @bp.route("/<log_id>/indexing")
