@@ -299,9 +299,8 @@ def test_token_access_follows_the_mode_and_the_session_ui_always_works(
         assert "fully disconnected" in refused.get_json()["detail"]
 
     auth.sign_in()
-    assert client.get("/").status_code == 200
-    assert client.get("/api/v1/status").status_code == 200
-    assert client.get("/connectivity/").status_code == 200
+    for path in ("/", "/api/v1/status", "/connectivity/", "/metrics"):
+        assert client.get(path).status_code == 200, path
 
 
 def test_an_unknown_token_is_still_401_when_connected(client):

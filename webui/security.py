@@ -69,8 +69,9 @@ def _gate():
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and (request.content_length or 0) > limit:
         abort(413, description=f"The request is larger than {limit // 1024} KiB.")
-    if is_api() and (bearer_token() is not None or request.path == "/metrics"):
-        # Remote management obeys the connectivity mode (SPEC F5); the local UI never does.
+    if is_api() and bearer_token() is not None:
+        # Tokens are remote management, /metrics scraping included: they obey the connectivity
+        # mode (SPEC F5). A signed-in person is the local UI, which always works.
         allowance = connectivity.allows("remote_management")
         if not allowance:
             return problem(403, allowance.reason, title="Refused by the connectivity mode")
