@@ -20,10 +20,12 @@ from pathlib import Path
 from flask import current_app
 
 from diagnostics.host import Host
+from diagnostics.settings import CONNECTIVITY_MODES
 from webui import audit, db
 from webui.instance import write_private
 
-MODES = ("fully_connected", "partially_disconnected", "fully_disconnected")
+# The probe library takes the mode too; it holds the one list of them.
+MODES = CONNECTIVITY_MODES
 DEFAULT_MODE = "fully_connected"
 LABELS = {
     "fully_connected": "Fully connected",
