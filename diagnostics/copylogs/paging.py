@@ -26,7 +26,9 @@ class Reader:
     """Pages and streams the matching entries of one open log."""
 
     def __init__(self, fmt: Format, fd: int, index: Index | None, key_filter: KeyFilter | None,
-                 q: str | None):
+                 q: str | None, searched: dict[int, int] | None = None):
+        """``searched`` keeps, between pages of one path search, how many entries of each
+        indexed block matched, so later pages need not read those blocks again."""
         self.fmt, self.fd, self.index = fmt, fd, index
         self.key_filter = key_filter
         self.q = _searchable(q, fmt) if q else None
@@ -34,6 +36,7 @@ class Reader:
             else None
         self.needle = needle if fmt.name != "validation" else None
         self.wanted: dict[int, bool] = {}
+        self.searched = searched if searched is not None else {}
         self._pending: bytes | None = None  # a block already read by the scan after the index
 
     def _matches_key(self, key_id: int) -> bool:
@@ -81,19 +84,20 @@ class Reader:
             a, b = spans[i]
             yield self.fmt.entry(data[a:b], offset + a, first + i)
 
-    def _blocks(self) -> Iterator[tuple[int | None, int, int, int]]:
-        """(matches or None when unknown, offset, length, first ordinal) of every block: the
-        indexed ones first, then those read in order after the index."""
-        for block in self.index.blocks if self.index else []:
+    def _blocks(self) -> Iterator[tuple[int | None, int | None, int, int, int]]:
+        """(index block number or None, matches or None when unknown, offset, length, first
+        ordinal) of every block: the indexed ones first, then those read in order after."""
+        for number, block in enumerate(self.index.blocks if self.index else []):
             n = self._block_matches(block)
             if n:
-                yield (None if self.q else n), block.offset, block.length, block.first
+                known = self.searched.get(number) if self.q else n
+                yield number, known, block.offset, block.length, block.first
         start = self.index.scanned_until if self.index else 0
         first = self.index.entries if self.index else 0
         end = os.fstat(self.fd).st_size
         for offset, data in indexing.scan(self.fmt, self.fd, start, end, _ignore, _ignore):
             self._pending = data
-            yield None, offset, len(data), first
+            yield None, None, offset, len(data), first
             first += self.fmt.count(data)
 
     def _data(self, offset: int, length: int) -> bytes:
@@ -102,7 +106,7 @@ class Reader:
 
     def all(self) -> Iterator[Entry]:
         """Every matching entry in file order."""
-        for _, offset, length, first in self._blocks():
+        for _, _, offset, length, first in self._blocks():
             data = self._data(offset, length)
             spans, matching = self._matching(data)
             yield from self._read(offset, data, first, spans, matching)
@@ -117,7 +121,7 @@ class Reader:
         found: list[Entry] = []
         total, exact, budget = 0, True, PATH_SEARCH_BUDGET
         indexed = self.index is not None and self.index.complete
-        for known, offset, length, first in self._blocks():
+        for number, known, offset, length, first in self._blocks():
             full = len(found) >= per_page
             if known is not None and (full or skip >= known):
                 total += known
@@ -130,6 +134,8 @@ class Reader:
                     break
             data = self._data(offset, length)
             spans, matching = self._matching(data)
+            if number is not None:
+                self.searched[number] = len(matching)
             total += len(matching)
             chosen = matching[skip:skip + per_page - len(found)]
             skip = max(0, skip - len(matching))

@@ -31,6 +31,7 @@ TAIL_BYTES = 64 << 10
 DISCOVERY_TTL = 10.0
 MAX_PER_PAGE = 1000
 _CACHED_INDEXES = 16
+_CACHED_SEARCHES = 16
 _MAX_NOT_LOGS = 20_000
 
 class CopyLogStore:
@@ -59,6 +60,8 @@ class CopyLogStore:
         self._not_logs: set[tuple[str, int, str]] = set()  # other *.xml files, by size and time
         self._found: dict[str, Candidate] = {}
         self._found_at = -DISCOVERY_TTL
+        self._searches: collections.OrderedDict[tuple, dict[int, int]] = \
+            collections.OrderedDict()
         self._indexes: collections.OrderedDict[str, tuple[tuple[int, int], Index]] = \
             collections.OrderedDict()
 
@@ -281,12 +284,27 @@ class CopyLogStore:
             raise ValueError(f"page must be ≥ 1 and per_page 1…{MAX_PER_PAGE}")
         candidate = self._candidate(log_id)
         with _OpenLog(candidate) as (fd, fmt):
-            reader = Reader(fmt, fd, self._usable_index(candidate, fmt, fd),
-                             key_filter_for(fmt, category, code), q)
+            index = self._usable_index(candidate, fmt, fd)
+            reader = Reader(fmt, fd, index, key_filter_for(fmt, category, code), q,
+                            self._searched(candidate, index, category, code, q))
             try:
                 return reader.page(page, per_page)
             except OSError as exc:
                 raise CopyLogError(f"the file cannot be read ({exc.strerror})") from exc
+
+    def _searched(self, candidate: Candidate, index: Index | None, category: str | None,
+                  code: str | None, q: str | None) -> dict[int, int] | None:
+        """Matches per indexed block of a recent path search on this very index."""
+        if not q or index is None:
+            return None
+        key = (candidate.log.id, index.size, index.mtime_ns, index.scanned_until, category,
+               code, q.casefold())
+        with self._lock:
+            searched = self._searches.pop(key, {})
+            self._searches[key] = searched
+            while len(self._searches) > _CACHED_SEARCHES:
+                self._searches.popitem(last=False)
+        return searched
 
     def iter_entries(self, log_id: str, category: str | None = None, code: str | None = None,
                      q: str | None = None) -> Iterator[Entry]:
