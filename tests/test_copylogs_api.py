@@ -11,6 +11,7 @@ from test_copylogs_web import (  # noqa: F401
     UPLOAD,
     VALIDATION,
     app,
+    clean_environment,
     hostile,
     indexed,
     log_id,

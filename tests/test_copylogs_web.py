@@ -3,6 +3,7 @@ overview card, on the library's fixtures copied into a temporary root."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -54,18 +55,32 @@ def root(tmp_path):
     return path
 
 
-@pytest.fixture
-def app(tmp_path, monkeypatch, root):
-    for name in list(os.environ):
-        if name.startswith("WEBUI_"):
-            monkeypatch.delenv(name)
-    app = make_app(tmp_path / "instance", COPYLOG_ROOTS=str(root))
+@contextlib.contextmanager
+def copylog_app(instance: Path, roots: str):
+    """An app searching ``roots`` (comma-separated), with an admin and a viewer."""
+    app = make_app(instance, COPYLOG_ROOTS=roots)
     with app.app_context():
         users.create(db.get_db(), "admin", ADMIN_PASSWORD, "administrator", must_change=False)
         users.create(db.get_db(), "viewer", VIEWER_PASSWORD, "viewer", must_change=False)
-    yield app
-    app.extensions["copylogs"].store.close()
-    app.extensions["jobs"].shutdown()
+    try:
+        yield app
+    finally:
+        app.extensions["copylogs"].store.close()
+        app.extensions["jobs"].shutdown()
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Settings come only from each test's overrides, never from the environment."""
+    for name in list(os.environ):
+        if name.startswith("WEBUI_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def app(tmp_path, root):
+    with copylog_app(tmp_path / "instance", str(root)) as app:
+        yield app
 
 
 @pytest.fixture
@@ -144,18 +159,22 @@ def test_list_refuses_an_unknown_sort_clearly(client, auth, query):
     assert "upload-2019-03-18.xml" in text_of(response)
 
 
-def test_list_without_configured_roots_says_so(tmp_path, monkeypatch):
-    monkeypatch.delenv("WEBUI_COPYLOG_ROOTS", raising=False)
-    app = make_app(tmp_path / "bare")
-    with app.app_context():
-        users.create(db.get_db(), "admin", ADMIN_PASSWORD, "administrator", must_change=False)
-    client = app.test_client()
-    AuthActions(client).sign_in()
-    try:
+def test_list_without_configured_roots_says_so(tmp_path):
+    with copylog_app(tmp_path / "bare", "") as app:
+        client = app.test_client()
+        AuthActions(client).sign_in()
         assert "WEBUI_COPYLOG_ROOTS" in text_of(client.get("/copy-logs/"))
         assert "No copy-log folders are configured" in text_of(client.get("/"))
-    finally:
-        app.extensions["jobs"].shutdown()
+
+
+def test_a_missing_root_is_named_and_the_others_still_listed(tmp_path, root):
+    missing = tmp_path / "no-such-share"
+    with copylog_app(tmp_path / "two-roots", f"{missing},{root}") as app:
+        client = app.test_client()
+        AuthActions(client).sign_in()
+        page = text_of(client.get("/copy-logs/"))
+    assert f"The folder {missing} cannot be searched: not found or not a folder." in page
+    assert "upload-2019-03-18.xml" in page
 
 
 def test_the_index_lives_in_the_instance_directory(app, indexed):
@@ -448,6 +467,10 @@ def test_symlink_out_of_the_root_is_never_served(client, auth, store, hostile):
         assert "SECRET" not in response.get_data(as_text=True)
         assert "payroll" not in response.get_data(as_text=True)
     assert "symbolic link" in text_of(responses[2])
+    with client.application.app_context():
+        refused = db.get_db().execute("SELECT * FROM audit WHERE action = 'copylog_download'"
+                                      ).fetchone()
+    assert refused["outcome"] == "refused" and refused["target"] == hostile["escape"]
 
 
 @pytest.mark.parametrize("path", [

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import itertools
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -170,6 +171,17 @@ def copy_logs() -> CopyLogs:
 def roots() -> list[str]:
     """The configured roots (``WEBUI_COPYLOG_ROOTS``)."""
     return copy_logs().store.roots
+
+
+def unreadable_roots() -> dict[str, str]:
+    """Configured roots that cannot be searched, with why."""
+    problems = {}
+    for root in roots():
+        if not os.path.isdir(root):
+            problems[root] = "not found or not a folder"
+        elif not os.access(root, os.R_OK | os.X_OK):
+            problems[root] = "not readable by the web UI"
+    return problems
 
 
 # the list

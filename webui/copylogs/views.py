@@ -43,7 +43,8 @@ def page():
         (sort, order), error = service.parse_sort({}), exc
     logs = service.list_logs(sort, order)
     response = Response(render_template("copylogs/list.html", logs=logs, sort=sort, order=order,
-                                        sorts=service.SORTS, roots=service.roots(), error=error),
+                                        sorts=service.SORTS, roots=service.roots(), error=error,
+                                        unreadable_roots=service.unreadable_roots()),
                         status=422 if error else 200)
     return index_after(response, logs)
 
