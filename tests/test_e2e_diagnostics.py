@@ -29,6 +29,7 @@ def test_run_every_test_watch_it_finish_and_download_it(live_server, browser_pag
     page.get_by_role("button", name="Select all").click()
     for index in range(boxes.count()):
         expect(boxes.nth(index)).to_be_checked()
+    screenshot(page, "diagnostics-page")
     page.get_by_role("button", name="Run selected tests").click()
 
     page.wait_for_url(re.compile(r"/troubleshooting/diagnostics/runs/[0-9a-f]{16}$"))
