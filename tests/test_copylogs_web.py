@@ -246,6 +246,36 @@ def test_background_indexer_counts_the_logs_of_the_list(client, auth, store):
     assert "counting…" not in text_of(client.get("/copy-logs/"))
 
 
+class RecordingStore:
+    """Stands in for the store: the first build waits until released; ``broken`` raises."""
+
+    def __init__(self):
+        self.started, self.release = threading.Event(), threading.Event()
+        self.built: list[str] = []
+
+    def ensure_index(self, log_id):
+        if not self.built:
+            self.started.set()
+            assert self.release.wait(30)
+        self.built.append(log_id)
+        if log_id == "broken":
+            raise KeyError(log_id)
+
+
+def test_indexer_builds_one_log_at_a_time_viewed_log_first():
+    store = RecordingStore()
+    indexer = service.Indexer(store)
+    indexer.request(["a", "broken", "b", "c"])
+    assert store.started.wait(30)
+    indexer.request(["c", "b"])
+    indexer.request(["c"], first=True)
+    store.release.set()
+    for thread in threading.enumerate():
+        if thread.name == "copylog-indexer":
+            thread.join()
+    assert store.built == ["a", "c", "broken", "b"]
+
+
 # paging and filters
 
 

@@ -115,6 +115,7 @@ class Indexer:
     def __init__(self, store: CopyLogStore):
         self.store = store
         self._queue: collections.deque[str] = collections.deque()
+        self._queued: set[str] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -122,10 +123,11 @@ class Indexer:
         """Queue logs for indexing (``first``: ahead of the others)."""
         with self._lock:
             for log_id in log_ids:
-                if log_id in self._queue:
+                if log_id in self._queued:
                     if not first:
                         continue
                     self._queue.remove(log_id)
+                self._queued.add(log_id)
                 if first:
                     self._queue.appendleft(log_id)
                 else:
@@ -142,6 +144,7 @@ class Indexer:
                     self._thread = None
                     return
                 log_id = self._queue.popleft()
+                self._queued.discard(log_id)
             try:
                 self.store.ensure_index(log_id)
             except Exception:
