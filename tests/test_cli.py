@@ -98,3 +98,26 @@ def test_config_file_is_read_and_validated(tmp_path):
 def test_serve_without_certificate_says_what_to_do(tmp_path):
     result = run(tmp_path / "empty", "serve")
     assert result.returncode == 2 and "edge-webui init" in result.stderr
+
+
+def test_diagnose_json_and_exit_code(instance):
+    import json
+
+    result = run(instance, "diagnose", "--json", "--test", "cpus", "memory",
+                 extra_env={"WEBUI_TLS": "false"})
+    body = json.loads(result.stdout)
+    assert [r["id"] for r in body["results"]] == ["cpus", "memory"]
+    worst = max({"healthy": 0, "not_applicable": 0, "warning": 1, "unhealthy": 2,
+                 "could_not_run": 2}[r["status"]] for r in body["results"])
+    assert result.returncode == worst
+
+
+def test_support_package_from_the_console(instance, tmp_path):
+    import zipfile
+
+    result = run(instance, "support-package", "--out", str(tmp_path), "--collector", "system")
+    assert result.returncode == 0, result.stderr
+    package = Path(result.stdout.strip().splitlines()[-1])
+    assert package.name.startswith("supportpackage-edge-cli-") and package.suffix == ".zip"
+    with zipfile.ZipFile(package) as archive:
+        assert "manifest.json" in archive.namelist()

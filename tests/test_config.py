@@ -31,3 +31,9 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for setting in config.SETTINGS:
         assert f"`WEBUI_{setting.name}`" in readme, setting.name
+
+
+def test_bad_cloud_endpoint_stops_start_up(tmp_path):
+    with pytest.raises(config.ConfigError, match="WEBUI_CLOUD_ENDPOINTS"):
+        config.load(environ={"WEBUI_INSTANCE": str(tmp_path),
+                             "WEBUI_CLOUD_ENDPOINTS": "example.com:notaport"})

@@ -132,12 +132,11 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from diagnostics import cli as diagnostics_cli
     from webui import db
-    from webui.troubleshooting.service import probe_settings
+    from webui.troubleshooting.service import connectivity_mode, probe_settings
 
     app = _app()
     with app.app_context():
-        row = db.get_setting(db.get_db(), "connectivity_mode")
-        settings_ = probe_settings(app.config, row["value"] if row else "fully_connected")
+        settings_ = probe_settings(app.config, connectivity_mode(db.get_db()))
     return diagnostics_cli.main(args.args, settings=settings_)
 
 
@@ -188,7 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("diagnose", add_help=False, help="run the diagnostic tests "
                        "(exit code 0 healthy, 1 warning, 2 unhealthy); --help for options")
-    p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_diagnose)
 
     p = sub.add_parser("support-package", help="make a support package from the console",
@@ -206,8 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv[:1] == ["diagnose"]:
+        # Its options, --help included, belong to the diagnostics console.
+        args = argparse.Namespace(func=cmd_diagnose, args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         return args.func(args)
     except settings.ConfigError as exc:

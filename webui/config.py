@@ -82,6 +82,15 @@ def _list(value: str | list) -> list[str]:
     return [part.strip() for part in str(value).replace("\n", ",").split(",") if part.strip()]
 
 
+def _endpoints(value: str | list) -> list[str]:
+    from diagnostics.settings import parse_endpoint
+
+    endpoints = _list(value)
+    for endpoint in endpoints:
+        parse_endpoint(endpoint)
+    return endpoints
+
+
 def _device_name(value: str) -> str:
     value = str(value).strip()
     if not 1 <= len(value) <= 63 or not all(c.isalnum() or c in "-_." for c in value):
@@ -131,7 +140,8 @@ SETTINGS: tuple[Setting, ...] = (
             "HTTPS endpoint receiving support tickets (empty: none)."),
     Setting("SUPPORT_UPLOAD_CA", "", _optional_path, "CA bundle for the upload endpoint."),
     Setting("NTP_SERVER", "pool.ntp.org", _text, "NTP server the time_sync test queries."),
-    Setting("CLOUD_ENDPOINTS", "management.azure.com:443,login.microsoftonline.com:443", _list,
+    Setting("CLOUD_ENDPOINTS", "management.azure.com:443,login.microsoftonline.com:443",
+            _endpoints,
             "Cloud endpoints (host:port) the internet_connectivity test reaches."),
     Setting("MANAGEMENT_INTERFACE", "", _text,
             "Management network interface; default the one holding the default route."),
