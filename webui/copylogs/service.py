@@ -225,11 +225,6 @@ def indexer() -> Indexer:
     return copy_logs().indexer
 
 
-def _known_empty(copy_log: CopyLog) -> bool:
-    # The store counts an empty log as succeeded with no entries but refuses to page it.
-    return copy_log.format is None and copy_log.entries == 0 and copy_log.error is None
-
-
 def timestamp(iso: str | None) -> float | None:
     """Seconds since the epoch of an ISO 8601 time (None when absent or unreadable)."""
     try:
@@ -377,12 +372,9 @@ def _whole_number(args: Mapping[str, str], name: str, default: int, low: int, hi
 def entries_page(copy_log: CopyLog, query: EntryQuery) -> Page:
     """One page of matching entries; raises :class:`InvalidFilter` for a page beyond the last
     and :class:`CopyLogError` for a log that cannot be read."""
-    if _known_empty(copy_log):
-        page = Page(total=0, page=query.page, per_page=query.per_page, entries=[])
-    else:
-        page = copy_logs().store.entries(copy_log.id, query.page, query.per_page,
-                                         query.category or None, query.code or None,
-                                         query.q or None)
+    page = copy_logs().store.entries(copy_log.id, query.page, query.per_page,
+                                     query.category or None, query.code or None,
+                                     query.q or None)
     if query.page > 1 and not page.entries:
         raise InvalidFilter("page", f"beyond the last page ({last_page(page)})")
     return page
@@ -400,10 +392,8 @@ def csv_lines(copy_log: CopyLog, query: EntryQuery) -> Iterator[str]:
     The log is opened before this returns, so a log that cannot be read raises
     :class:`CopyLogError` here rather than in the middle of the response.
     """
-    entries: Iterator[Entry] = iter(())
-    if not _known_empty(copy_log):
-        entries = copy_logs().store.iter_entries(copy_log.id, query.category or None,
-                                                 query.code or None, query.q or None)
+    entries = copy_logs().store.iter_entries(copy_log.id, query.category or None,
+                                             query.code or None, query.q or None)
     first = next(entries, None)
     return _csv_stream(itertools.chain([first] if first is not None else [], entries))
 
