@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import re
 import secrets
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -140,6 +141,13 @@ def options_dict(options: PackageOptions) -> dict:
 def free_space_needed(app: Flask) -> int:
     """Bytes that must be free in the instance before a package starts."""
     return app.config["SUPPORT_MIN_FREE_MB"] * MiB
+
+
+def space(app: Flask) -> dict[str, int]:
+    """Free bytes where packages are written and the bytes a package needs free to start."""
+    directory = package_dir(app)
+    directory.mkdir(parents=True, exist_ok=True)
+    return {"free": shutil.disk_usage(directory).free, "need": free_space_needed(app)}
 
 
 def ensure_space(app: Flask) -> int:

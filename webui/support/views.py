@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from flask import Response, abort, current_app, flash, redirect, render_template, send_file, url_for
@@ -34,19 +33,12 @@ def _packages_context() -> dict:
             "descriptions": service.COLLECTOR_DESCRIPTIONS}
 
 
-def _space() -> dict:
-    directory = service.package_dir(current_app)
-    directory.mkdir(parents=True, exist_ok=True)
-    return {"free": shutil.disk_usage(directory).free,
-            "need": service.free_space_needed(current_app)}
-
-
 def _page(form: PackageForm | None = None, error: str | None = None, status: int = 200):
     conn = db.get_db()
     recent_tickets = (tickets.recent(conn, tickets.ticket_dir(current_app))
                       if current_user.is_admin else [])
     return render_template("support/page.html", form=form or PackageForm(), error=error,
-                           space=_space(), tickets=recent_tickets,
+                           space=service.space(current_app), tickets=recent_tickets,
                            **_packages_context()), status
 
 
