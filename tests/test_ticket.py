@@ -9,6 +9,7 @@ import io
 import json
 import ssl
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -261,6 +262,23 @@ def endpoint(app, tmp_path):
         server.close()
 
 
+def send(auth, ticket_id: str, body=None) -> dict:
+    """Ask for the upload through the API and wait for its job; answers the ticket."""
+    response = auth.api("POST", f"{API}/{ticket_id}/upload", body or {})
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["upload"]["state"] in ("queued", "running", "succeeded", "failed")
+    return _upload_done(auth.client, ticket_id)
+
+
+def _upload_done(client, ticket_id: str) -> dict:
+    for _ in range(1200):
+        ticket = client.get(f"{API}/{ticket_id}").get_json()
+        if ticket["upload"]["state"] not in ("queued", "running"):
+            return ticket
+        time.sleep(0.05)
+    raise AssertionError("the upload did not finish")
+
+
 def _bundle_bytes(app, ticket) -> bytes:
     return (tickets.ticket_dir(app) / ticket["bundle"]["filename"]).read_bytes()
 
@@ -269,9 +287,8 @@ def test_upload_sends_the_bundle_over_tls(app, client, auth, endpoint):
     server = endpoint()
     auth.sign_in()
     ticket = file_ticket(auth)
-    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
-    assert response.status_code == 200, response.get_json()
-    assert response.get_json()["uploaded_by"] == "admin"
+    sent = send(auth, ticket["id"])
+    assert sent["upload"]["state"] == "succeeded" and sent["uploaded_by"] == "admin"
     [(headers, body)] = server.received
     assert body == _bundle_bytes(app, ticket)
     assert headers["X-Support-Ticket"] == ticket["id"]
@@ -285,8 +302,7 @@ def test_upload_retries_after_a_503(app, auth, endpoint):
     server = endpoint([503])
     auth.sign_in()
     ticket = file_ticket(auth)
-    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
-    assert response.status_code == 200, response.get_json()
+    assert send(auth, ticket["id"])["upload"]["state"] == "succeeded"
     assert len(server.received) == 2
     assert server.received[0][1] == server.received[1][1] == _bundle_bytes(app, ticket)
 
@@ -296,11 +312,12 @@ def test_upload_gives_up_with_a_clear_message(app, auth, endpoint, monkeypatch):
     server = endpoint([503] * (upload.RETRIES + 1))
     auth.sign_in()
     ticket = file_ticket(auth)
-    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
-    assert response.status_code == 502
-    assert "503" in response.get_json()["detail"]
+    sent = send(auth, ticket["id"])
+    assert sent["upload"]["state"] == "failed" and "503" in sent["upload"]["error"]
     assert len(server.received) == upload.RETRIES + 1
-    assert auth.client.get(f"{API}/{ticket['id']}").get_json()["uploaded_at"] is None
+    assert sent["uploaded_at"] is None
+    page = auth.client.get(f"{PAGE}tickets/{ticket['id']}").get_data(as_text=True)
+    assert "The last attempt to send the bundle failed" in page
 
 
 def test_upload_refuses_an_untrusted_certificate(app, auth, endpoint, tmp_path):
@@ -310,9 +327,8 @@ def test_upload_refuses_an_untrusted_certificate(app, auth, endpoint, tmp_path):
     app.config["SUPPORT_UPLOAD_CA"] = str(other_ca)
     auth.sign_in()
     ticket = file_ticket(auth)
-    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
-    assert response.status_code == 502
-    assert "certificate" in response.get_json()["detail"]
+    sent = send(auth, ticket["id"])
+    assert sent["upload"]["state"] == "failed" and "certificate" in sent["upload"]["error"]
 
 
 def test_upload_is_refused_when_fully_disconnected(app, client, auth, endpoint):
@@ -343,6 +359,7 @@ def test_partially_disconnected_upload_needs_size_confirmation(app, client, auth
     assert server.received == []
     confirmed = auth.post(f"{PAGE}tickets/{ticket['id']}/upload", {"confirm_size": "y"})
     assert confirmed.status_code == 303
+    assert _upload_done(client, ticket["id"])["upload"]["state"] == "succeeded"
     assert len(server.received) == 1
 
 
@@ -350,7 +367,7 @@ def test_upload_without_an_endpoint_says_so(app, auth):
     auth.sign_in()
     ticket = file_ticket(auth)
     response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
-    assert response.status_code == 502
+    assert response.status_code == 409
     assert "No upload endpoint is configured" in response.get_json()["detail"]
 
 
@@ -473,9 +490,9 @@ def test_upload_to_an_endpoint_that_does_not_answer(app, auth, monkeypatch):
     app.config["SUPPORT_UPLOAD_URL"] = f"https://127.0.0.1:{port}/tickets"
     auth.sign_in()
     ticket = file_ticket(auth)
-    response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
-    assert response.status_code == 502
-    assert "Could not reach the upload endpoint" in response.get_json()["detail"]
+    sent = send(auth, ticket["id"])
+    assert sent["upload"]["state"] == "failed"
+    assert "Could not reach the upload endpoint" in sent["upload"]["error"]
 
 
 def test_upload_refuses_a_plain_http_endpoint(app, auth):
@@ -483,7 +500,7 @@ def test_upload_refuses_a_plain_http_endpoint(app, auth):
     auth.sign_in()
     ticket = file_ticket(auth)
     response = auth.api("POST", f"{API}/{ticket['id']}/upload", {})
-    assert response.status_code == 502
+    assert response.status_code == 409
     assert "https://" in response.get_json()["detail"]
 
 

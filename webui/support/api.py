@@ -173,11 +173,12 @@ def download_ticket(ticket_id: str):
 
 @api_bp.route("/tickets/<ticket_id>/upload", methods=["POST"])
 def upload_ticket(ticket_id: str):
-    """Send the ticket bundle to the configured support endpoint over HTTPS.
+    """Send the ticket bundle to the configured support endpoint over HTTPS, as a job.
 
-    Obeys the connectivity mode: 409 when fully disconnected; when partially disconnected,
-    409 with the ``size`` until the request carries ``{"confirm_size": true}``. 502 when the
-    endpoint cannot be reached or refuses the bundle after retries.
+    202 with the ticket; poll ``Location`` until ``upload.state`` is final (``failed`` carries
+    the reason, e.g. the endpoint refused the bundle after retries). Obeys the connectivity
+    mode: 409 when fully disconnected; when partially disconnected, 409 with the ``size`` until
+    the request carries ``{"confirm_size": true}``. 409 when no usable endpoint is configured.
     """
     require_admin()
     ticket = ticket_or_404(ticket_id)
@@ -188,14 +189,21 @@ def upload_ticket(ticket_id: str):
     if not ticket.ready:
         return problem(409, f"This ticket's bundle is {ticket.state}, not ready to send.")
     try:
-        tickets.send(current_app, db.get_db(), ticket, current_user.actor, confirm)
+        tickets.start_upload(current_app._get_current_object(), db.get_db(), ticket,
+                             current_user.actor, confirm)
     except tickets.UploadBlocked as exc:
         return problem(409, str(exc), title="Blocked by the connectivity mode")
     except tickets.SizeNotConfirmed as exc:
         return problem(409, f"{exc} Send again with confirm_size true.", size=exc.size)
     except upload.UploadError as exc:
-        return problem(502, str(exc), title="The upload failed")
-    return jsonify(ticket_or_404(ticket_id).to_dict())
+        return problem(409, str(exc), title="No usable upload endpoint")
+    except JobConflict as exc:
+        return problem(409, "Another bundle is being sent; try again when it is done.",
+                       job_id=exc.job_id)
+    response = jsonify(ticket_or_404(ticket_id).to_dict())
+    response.status_code = 202
+    response.headers["Location"] = url_for("support_api.get_ticket", ticket_id=ticket_id)
+    return response
 
 
 @api_bp.route("/usb-drives")

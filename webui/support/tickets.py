@@ -6,6 +6,7 @@ A bundle is ``supportticket-<device>-<UTC stamp>.zip`` in ``<instance>/support-t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -22,10 +23,11 @@ from typing import Any
 from flask import Flask
 
 from diagnostics.collect.archive import file_sha256
-from webui import audit, db
+from webui import audit, db, jobs
 from webui.support import service, upload, usb
 
 TICKET_DIR = "support-tickets"
+UPLOAD_KIND = "support_upload"
 PREFIX = "supportticket-"
 PARTIAL = ".partial"
 PROBLEM_TYPES = {
@@ -154,10 +156,16 @@ class Ticket:
     uploaded_by: str | None
     upload_answer: str | None
     path: Path | None
+    upload: Upload | None = None
 
     @property
     def ready(self) -> bool:
         return self.state == "ready" and self.path is not None
+
+    @property
+    def busy(self) -> bool:
+        """Its package is being made or its bundle is being sent: pages keep polling."""
+        return self.state == "waiting" or (self.upload is not None and self.upload.active)
 
     @property
     def started_timestamp(self) -> float:
@@ -173,7 +181,8 @@ class Ticket:
         return {"id": self.id, "state": self.state, "created_at": service.iso(self.created_at),
                 "created_by": self.created_by, **self.details, "package_id": self.package_job,
                 "bundle": bundle, "error": self.error,
-                "uploaded_at": service.iso(self.uploaded_at), "uploaded_by": self.uploaded_by}
+                "uploaded_at": service.iso(self.uploaded_at), "uploaded_by": self.uploaded_by,
+                "upload": self.upload.to_dict() if self.upload is not None else None}
 
 
 def ticket_dir(app: Flask) -> Path:
@@ -208,7 +217,9 @@ def get(conn: sqlite3.Connection, directory: Path, ticket_id: str) -> Ticket | N
     if not _TICKET_ID.match(ticket_id):
         return None
     row = conn.execute(f"{_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
-    return _ticket(row, directory) if row is not None else None
+    if row is None:
+        return None
+    return dataclasses.replace(_ticket(row, directory), upload=latest_upload(conn, ticket_id))
 
 
 def recent(conn: sqlite3.Connection, directory: Path, limit: int = 20) -> list[Ticket]:
@@ -358,11 +369,13 @@ class SizeNotConfirmed(Exception):
         self.size = size
 
 
-def send(app: Flask, conn: sqlite3.Connection, ticket: Ticket, actor: str,
-         size_confirmed: bool) -> upload.UploadReceipt:
-    """Upload the ticket's bundle when the connectivity mode allows it (SPEC F5), audited.
+def start_upload(app: Flask, conn: sqlite3.Connection, ticket: Ticket, actor: str,
+                 size_confirmed: bool) -> str:
+    """Queue the upload of the ticket's bundle when the connectivity mode allows it (SPEC F5);
+    answers the upload job's id. The job's outcome is audited.
 
-    Raises :class:`UploadBlocked`, :class:`SizeNotConfirmed` or ``upload.UploadError``.
+    Raises :class:`UploadBlocked`, :class:`SizeNotConfirmed`, ``upload.UploadError`` (no usable
+    endpoint) or ``JobConflict`` (another upload is running).
     """
     from webui.connectivity import allows, current_mode
 
@@ -375,19 +388,60 @@ def send(app: Flask, conn: sqlite3.Connection, ticket: Ticket, actor: str,
                                f"{ticket.bundle_size / 2**20:.1f} MiB "
                                f"({ticket.bundle_size:,} bytes): confirm to send it.",
                                ticket.bundle_size)
-    try:
-        receipt = upload.upload_bundle(ticket.path, app.config["SUPPORT_UPLOAD_URL"],
-                                       ca_file=app.config["SUPPORT_UPLOAD_CA"],
-                                       ticket_id=ticket.id, device=app.config["DEVICE_NAME"])
-    except upload.UploadError as exc:
-        audit.record("support_ticket_upload", ticket.id, "failure", str(exc), conn=conn)
-        raise
-    conn.execute("UPDATE support_tickets SET uploaded_at = ?, uploaded_by = ?, "
-                 "upload_answer = ? WHERE id = ?",
-                 (db.now(), actor, receipt.answer, ticket.id))
-    audit.record("support_ticket_upload", ticket.id,
-                 detail={"file": ticket.bundle, "status": receipt.status}, conn=conn)
-    return receipt
+    upload.check_endpoint(app.config["SUPPORT_UPLOAD_URL"], app.config["SUPPORT_UPLOAD_CA"])
+    return jobs.runner().submit(UPLOAD_KIND, lambda ctx: _send(app, ticket.id, actor),
+                                {"ticket_id": ticket.id}, created_by=actor, exclusive=True)
+
+
+def _send(app: Flask, ticket_id: str, actor: str) -> dict:
+    with app.app_context():
+        conn = db.get_db()
+        ticket = get(conn, ticket_dir(app), ticket_id)
+        try:
+            if ticket is None or not ticket.ready:
+                raise upload.UploadError("The ticket's bundle is no longer on the device.")
+            receipt = upload.upload_bundle(ticket.path, app.config["SUPPORT_UPLOAD_URL"],
+                                           ca_file=app.config["SUPPORT_UPLOAD_CA"],
+                                           ticket_id=ticket_id, device=app.config["DEVICE_NAME"])
+        except upload.UploadError as exc:
+            audit.record("support_ticket_upload", ticket_id, "failure", str(exc), actor=actor)
+            raise
+        conn.execute("UPDATE support_tickets SET uploaded_at = ?, uploaded_by = ?, "
+                     "upload_answer = ? WHERE id = ?",
+                     (db.now(), actor, receipt.answer, ticket_id))
+        audit.record("support_ticket_upload", ticket_id,
+                     detail={"file": ticket.bundle, "status": receipt.status}, actor=actor)
+        return {"status": receipt.status, "answer": receipt.answer}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The latest upload job of a ticket."""
+
+    id: str
+    state: str
+    error: str | None
+    created_at: float
+    finished_at: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.state in jobs.ACTIVE_STATES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "error": self.error,
+                "created_at": service.iso(self.created_at),
+                "finished_at": service.iso(self.finished_at)}
+
+
+def latest_upload(conn: sqlite3.Connection, ticket_id: str) -> Upload | None:
+    """The ticket's most recent upload job, or None when it was never sent."""
+    row = conn.execute("SELECT * FROM jobs WHERE kind = ? AND json_extract(params, "
+                       "'$.ticket_id') = ? ORDER BY created_at DESC LIMIT 1",
+                       (UPLOAD_KIND, ticket_id)).fetchone()
+    if row is None:
+        return None
+    return Upload(row["id"], row["state"], row["error"], row["created_at"], row["finished_at"])
 
 
 def copy_to_usb(conn: sqlite3.Connection, ticket: Ticket, drive: usb.UsbDrive) -> Path:

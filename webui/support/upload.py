@@ -44,10 +44,8 @@ def session() -> requests.Session:
     return http
 
 
-def upload_bundle(path: Path, url: str, *, ca_file: str | None = None, ticket_id: str,
-                  device: str, http: requests.Session | None = None) -> UploadReceipt:
-    """POST the bundle's bytes to ``url`` (HTTPS only), verifying the server with ``ca_file``
-    or the system's CAs. Raises :class:`UploadError`."""
+def check_endpoint(url: str, ca_file: str | None) -> None:
+    """Raise :class:`UploadError` when the configured endpoint cannot be used at all."""
     if not url:
         raise UploadError("No upload endpoint is configured (WEBUI_SUPPORT_UPLOAD_URL). "
                           "Download the bundle or copy it to a USB drive instead.")
@@ -57,11 +55,17 @@ def upload_bundle(path: Path, url: str, *, ca_file: str | None = None, ticket_id
     if ca_file and not Path(ca_file).is_file():
         raise UploadError(f"The CA file for the upload endpoint does not exist: {ca_file} "
                           "(WEBUI_SUPPORT_UPLOAD_CA).")
+
+
+def upload_bundle(path: Path, url: str, *, ca_file: str | None = None, ticket_id: str,
+                  device: str) -> UploadReceipt:
+    """POST the bundle's bytes to ``url`` (HTTPS only), verifying the server with ``ca_file``
+    or the system's CAs. Raises :class:`UploadError`."""
+    check_endpoint(url, ca_file)
     headers = {"Content-Type": "application/zip", "X-Support-Ticket": ticket_id,
                "X-Device-Name": device,
                "Content-Disposition": f'attachment; filename="{path.name}"'}
-    owned = http is None
-    http = http or session()
+    http = session()
     try:
         with open(path, "rb") as body:
             response = http.post(url, data=body, headers=headers, verify=ca_file or True,
@@ -79,8 +83,7 @@ def upload_bundle(path: Path, url: str, *, ca_file: str | None = None, ticket_id
     except OSError as exc:
         raise UploadError(f"Could not read the bundle: {exc}") from exc
     finally:
-        if owned:
-            http.close()
+        http.close()
     answer = response.text[:ANSWER_LIMIT]
     if not 200 <= response.status_code < 300:
         raise UploadError(f"The upload endpoint answered {response.status_code} "

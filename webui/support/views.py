@@ -198,7 +198,7 @@ def _ticket_page(ticket: tickets.Ticket, status: int = 200, error: str | None = 
 def ticket(ticket_id: str):
     ticket = ticket_or_404(ticket_id)
     response = _ticket_page(ticket)
-    if is_htmx() and ticket.state != "waiting":
+    if is_htmx() and not ticket.busy:
         response.status_code = POLL_DONE
     return response
 
@@ -220,15 +220,18 @@ def upload_ticket(ticket_id: str):
     if not form.validate_on_submit() or not ticket.ready:
         return _ticket_page(ticket, 422, error="The bundle is not ready to send.")
     try:
-        tickets.send(current_app, db.get_db(), ticket, current_user.actor,
-                     form.confirm_size.data)
+        tickets.start_upload(current_app._get_current_object(), db.get_db(), ticket,
+                             current_user.actor, form.confirm_size.data)
     except tickets.UploadBlocked as exc:
         return _ticket_page(ticket, 409, error=str(exc))
     except tickets.SizeNotConfirmed as exc:
         return _ticket_page(ticket, 409, upload_form=form, warn=str(exc))
     except upload.UploadError as exc:
-        return _ticket_page(ticket, 502, error=str(exc))
-    flash(f"{ticket.bundle} was sent to support.", "success")
+        return _ticket_page(ticket, 409, error=str(exc))
+    except JobConflict:
+        return _ticket_page(ticket, 409, error="Another bundle is being sent; try again when "
+                                               "it is done.")
+    flash(f"Sending {ticket.bundle} to support.", "info")
     return redirect_to(url_for("support.ticket", ticket_id=ticket.id))
 
 
