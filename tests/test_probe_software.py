@@ -302,3 +302,14 @@ def test_webui_self_missing_instance_and_not_configured(host):
     result = webui_self.run(host, ProbeSettings(instance_dir="/var/lib/nowhere"))
     assert result.status is Status.UNHEALTHY
     assert webui_self.run(host, ProbeSettings()).status is Status.NOT_APPLICABLE
+
+
+def test_kernel_order_and_flavours():
+    from diagnostics.probes.software_update_readiness import kernel_flavour, kernel_key
+
+    assert kernel_key("6.1.0-10-amd64") > kernel_key("6.1.0-9-amd64")
+    assert kernel_key("6.10.1") > kernel_key("6.9.12")
+    assert kernel_flavour("6.1.0-18-rt-amd64") == "-rt-amd64"
+    assert kernel_flavour("6.1.0-18-amd64") == "-amd64"
+    # A directory name without numbers neither crashes nor counts as a kernel version.
+    assert kernel_key("extramodules") == () and kernel_flavour("extramodules") == "extramodules"

@@ -20,9 +20,19 @@ KERNEL_IMAGE = re.compile(r"^(?:vmlinuz|vmlinux|Image)-(.+)$")
 SCHEME_PORTS = {"http": 80, "https": 443}
 
 
-def kernel_key(version: str) -> tuple:
-    """Order kernel versions naturally: 6.1.10 after 6.1.9."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", version) if p)
+KERNEL_NUMBERS = re.compile(r"[\d.\-]*\d")
+
+
+def kernel_key(version: str) -> tuple[int, ...]:
+    """Order kernel versions naturally by their numbers: 6.1.0-10 after 6.1.0-9."""
+    match = KERNEL_NUMBERS.match(version)
+    return tuple(int(n) for n in re.findall(r"\d+", match.group(0))) if match else ()
+
+
+def kernel_flavour(version: str) -> str:
+    """What follows the numbers (``-amd64``, ``-rt-amd64``): only the same flavour replaces."""
+    match = KERNEL_NUMBERS.match(version)
+    return version[match.end():] if match else version
 
 
 def restart_reasons(host: Host) -> tuple[list[str], dict]:
@@ -39,8 +49,10 @@ def restart_reasons(host: Host) -> tuple[list[str], dict]:
                   for name in host.listdir(d) if host.exists(f"{d}/{name}/modules.dep")}
     facts["installed_kernels"] = sorted(installed, key=kernel_key)
     running = facts["running_kernel"]
-    if installed and running:
-        newest = max(installed, key=kernel_key)
+    same_flavour = [k for k in installed
+                    if running and kernel_flavour(k) == kernel_flavour(running)]
+    if same_flavour:
+        newest = max(same_flavour, key=kernel_key)
         if kernel_key(newest) > kernel_key(running):
             reasons.append(f"kernel {newest} is installed but {running} is running")
     return reasons, facts

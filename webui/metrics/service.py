@@ -9,6 +9,7 @@ import psutil
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 
 from diagnostics import Host, system
+from webui import connectivity
 
 STATUSES = ("healthy", "warning", "unhealthy", "not_applicable", "could_not_run")
 JOB_STATES = ("queued", "running", "succeeded", "failed", "interrupted", "cancelled")
@@ -77,9 +78,7 @@ class DeviceCollector:
         yield family
 
     def _connectivity(self):
-        row = self.conn.execute(
-            "SELECT value FROM settings WHERE key = 'connectivity_mode'").fetchone()
-        current = row["value"] if row else "fully_connected"
+        current = connectivity.current_mode(self.conn)
         family = GaugeMetricFamily("edge_connectivity_mode", "1 for the current mode",
                                    labels=["mode"])
         for mode in MODES:

@@ -18,14 +18,13 @@ from typing import Any
 from flask import current_app
 
 import diagnostics
-from diagnostics.settings import CONNECTIVITY_MODES, parse_endpoint
-from webui import audit, db, jobs
+from diagnostics.settings import parse_endpoint
+from webui import audit, connectivity, db, jobs
 from webui.config import ConfigError
 
 KIND = "diagnostics"
 RUNS_KEPT = 500
 DEFAULT_CONNECTIVITY_MODE = "fully_connected"
-CONNECTIVITY_SETTING = "connectivity_mode"
 # Job ids are 16 hex digits; anything else cannot name a run.
 RUN_ID = re.compile(r"[0-9a-f]{16}")
 # The order the statuses are counted and shown in.
@@ -61,10 +60,8 @@ def probe_settings(config: Mapping[str, Any],
 
 
 def connectivity_mode(conn: sqlite3.Connection) -> str:
-    """The stored connectivity mode; fully connected when none was ever chosen."""
-    row = db.get_setting(conn, CONNECTIVITY_SETTING)
-    mode = row["value"] if row is not None else None
-    return mode if mode in CONNECTIVITY_MODES else DEFAULT_CONNECTIVITY_MODE
+    """The connectivity mode in force; fully connected when none was ever chosen."""
+    return connectivity.current_mode(conn)
 
 
 def tests() -> list[dict[str, str]]:
