@@ -20,6 +20,8 @@ from test_support import download, finished, make_package
 from webui import db
 from webui.support import tickets, upload, usb
 
+from conftest import make_app
+
 API = "/api/v1/support/tickets"
 PAGE = "/troubleshooting/support/"
 VALID = {"summary": "Uploads stall every night", "problem_type": "data_transfer",
@@ -527,3 +529,12 @@ def test_form_refuses_a_package_deleted_meanwhile(app, client, auth):
     assert response.status_code == 422
     assert "Choose a support package from the list." in response.get_data(as_text=True)
     assert client.get(API).get_json()["tickets"] == []
+
+
+def test_half_written_bundles_are_removed_at_start_up(app):
+    directory = tickets.ticket_dir(app)
+    directory.mkdir(parents=True, exist_ok=True)
+    leftover = directory / "supportticket-edge-test-20261126T010203Z.zip.partial"
+    leftover.write_bytes(b"PK")
+    make_app(app.config["INSTANCE"]).extensions["jobs"].shutdown()
+    assert not leftover.exists()
