@@ -175,10 +175,15 @@ def test_obfuscation_maps_the_same_value_to_the_same_token_and_keeps_the_map_pri
     assert token in members(again.path)["network/ip-addr.json"]
 
 
-def test_obfuscation_needs_a_map_path(tmp_path, canned_host):
+def test_obfuscation_needs_a_readable_map(tmp_path, canned_host):
+    options = PackageOptions(["system"], obfuscate=True)
     with pytest.raises(PackageError, match="obfuscation_map_path"):
-        build_package(tmp_path / "out", PackageOptions(["system"], obfuscate=True),
-                      host=canned_host, device_name="edge")
+        build_package(tmp_path / "out", options, host=canned_host, device_name="edge")
+    broken = tmp_path / "map.json"
+    broken.write_text("{not json")
+    with pytest.raises(PackageError, match="cannot be read"):
+        build_package(tmp_path / "out", options, host=canned_host, device_name="edge",
+                      context=CollectContext(obfuscation_map_path=broken))
     assert not (tmp_path / "out").exists()
 
 

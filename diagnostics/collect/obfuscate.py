@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class ObfuscationMap:
         self.tokens: dict[str, dict[str, str]] = {kind: {} for kind in _KINDS}
         self._names_re: re.Pattern[bytes] | None = None
         self._names: dict[bytes, tuple[str, str]] = {}
+        self._lock = threading.Lock()
         if self.path.exists():
             saved = json.loads(self.path.read_text() or "{}")
             for kind in _KINDS:
@@ -45,7 +47,8 @@ class ObfuscationMap:
         """The token of ``value``, made on first sight."""
         table = self.tokens[kind]
         if value not in table:
-            table[value] = f"{kind}-{len(table) + 1:04d}"
+            with self._lock:  # items are redacted on worker threads
+                table.setdefault(value, f"{kind}-{len(table) + 1:04d}")
         return table[value]
 
     def add_names(self, host_names: Iterable[str], user_names: Iterable[str]) -> None:

@@ -201,7 +201,11 @@ def _obfuscation(host: Host, options: PackageOptions,
     if context.obfuscation_map_path is None:
         raise PackageError("Obfuscation needs a place on the device for its map "
                            "(obfuscation_map_path).")
-    mapping = ObfuscationMap(context.obfuscation_map_path)
+    try:
+        mapping = ObfuscationMap(context.obfuscation_map_path)
+    except (OSError, ValueError) as exc:
+        raise PackageError(f"The obfuscation map {context.obfuscation_map_path} cannot be read: "
+                           f"{exc}.") from exc
     mapping.add_names([*_host_names(host), *context.host_names],
                       [*_user_names(host), *context.user_names])
     return mapping
