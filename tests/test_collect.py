@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 import tracemalloc
 import zipfile
 import zlib
@@ -424,3 +425,59 @@ def test_parallel_deflate_makes_one_ordinary_deflate_stream(sizes):
         compressor = ParallelDeflate(pool, 6, in_flight=2)
         stream = b"".join(compressor.compress(c) for c in chunks) + compressor.flush()
     assert zlib.decompress(stream, -15) == b"".join(chunks)
+
+
+def test_journal_window_and_kernel_log_fallback(tmp_path):
+    bin_dir = tmp_path / "bin"
+    fake_bin(bin_dir, "journalctl", 'echo "$@"\n')
+    fake_bin(bin_dir, "dmesg", "echo kernel ring buffer\n")
+    before = time.time()
+    info = build_package(tmp_path / "out", PackageOptions(["journal"], since_hours=6),
+                         host=Host(path_env=str(bin_dir)), device_name="edge")
+    journal, kernel = info.manifest["collectors"][0]["items"][:2]
+    since = int(journal["source"].split("--since @")[1].split()[0])
+    assert before - 6 * 3600 - 5 <= since <= time.time() - 6 * 3600
+    assert kernel["source"].startswith("journalctl --no-pager -k")
+    content = members(info.path)
+    assert f"--since @{since}".encode() in content["journal/journal.txt"]
+
+    fake_bin(tmp_path / "only-dmesg", "dmesg", "echo kernel ring buffer\n")
+    fallback = build_package(tmp_path / "out2", PackageOptions(["journal"]),
+                             host=Host(path_env=str(tmp_path / "only-dmesg")), device_name="edge")
+    kernel, dmesg = items(fallback.manifest)[1:3]
+    assert kernel["source"].startswith("journalctl --no-pager -k")
+    assert kernel["status"] == "absent" and kernel["error"] == "journalctl is not installed"
+    assert dmesg["source"] == "dmesg --time-format iso" and dmesg["status"] == "collected"
+    assert members(fallback.path)["journal/dmesg.txt"] == b"kernel ring buffer\n"
+
+
+def test_copylogs_from_several_roots_and_the_apps_summary(tmp_path):
+    roots = [tmp_path / "a" / "logs", tmp_path / "b" / "logs"]
+    for number, root in enumerate(roots):
+        (root / "share1").mkdir(parents=True)
+        (root / "share1" / "copy.log").write_text(f"root {number} password=PLANTED-{number}\n")
+    context = CollectContext(copylog_roots=roots, extra_items={"copylogs": [
+        ExtraItem("copylog-summaries.json", lambda: [b'{"logs": []}\n'])]})
+    info = build_package(tmp_path / "out", PackageOptions(["copylogs"]), device_name="edge",
+                         context=context)
+    content = members(info.path)
+    assert content["copylogs/1-logs/share1/copy.log"] == b"root 0 password=[redacted]\n"
+    assert content["copylogs/2-logs/share1/copy.log"] == b"root 1 password=[redacted]\n"
+    assert content["copylogs/copylog-summaries.json"] == b'{"logs": []}\n'
+
+
+def test_cancel_stops_a_running_command_at_once(tmp_path, only):
+    bin_dir = tmp_path / "bin"
+    fake_bin(bin_dir, "hang", "exec sleep 600\n")
+    only(Collector("slow", "hangs", (CommandSpec(("hang",), "hang.txt", timeout=600),),
+                   deadline=600))
+    started = []
+
+    def should_cancel():
+        started.append(time.monotonic())
+        return time.monotonic() - started[0] > 0.3
+
+    with pytest.raises(PackageCancelled):
+        build_package(tmp_path / "out", host=with_system_path(bin_dir), device_name="edge",
+                      should_cancel=should_cancel)
+    assert list((tmp_path / "out").iterdir()) == []

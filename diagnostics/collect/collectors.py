@@ -152,7 +152,7 @@ def _copylogs(host: Host, context: CollectContext) -> list[ItemSpec | Absent]:
     found: list[ItemSpec | Absent] = []
     for number, root in enumerate(context.copylog_roots, 1):
         root = Path(root)
-        found += tree_files(root, f"copylogs/{number}-{root.name or 'root'}")
+        found += tree_files(root, f"{number}-{root.name or 'root'}")
     return found
 
 
