@@ -311,6 +311,25 @@ def test_filters_by_category_code_and_path(client, auth, indexed):
     assert 'value="big/001"' in both.get_data(as_text=True)
 
 
+def test_categories_and_codes_the_reference_does_not_know_can_be_filtered(client, auth, root,
+                                                                         store):
+    odd = [("odd/one", "ExportCloudThrottled", "0x80070005", "Busy."),
+           ("odd/two", "UploadErrorWin32", "5", "Denied.")]
+    (root / "acct2" / "ORD3_SER3_CopyLog_odd.xml").write_bytes(
+        copy_log_bytes(odd) + b'<ErroredEntity Path="odd/bare"><Type>File</Type>'
+                              b"</ErroredEntity>\n")
+    odd_id = log_id(store, "acct2/ORD3_SER3_CopyLog_odd.xml")
+    store.ensure_index(odd_id)
+    auth.sign_in()
+    page = client.get(f"/copy-logs/{odd_id}")
+    assert page.status_code == 200 and "(none)" in text_of(page)
+    assert "category=%28none%29" not in page.get_data(as_text=True)
+    assert entry_paths(client.get(f"/copy-logs/{odd_id}?category=ExportCloudThrottled")) == \
+        ["odd/one"]
+    assert entry_paths(client.get(f"/copy-logs/{odd_id}?code=0x80070005")) == ["odd/one"]
+    assert client.get(f"/copy-logs/{odd_id}?code=0x1").status_code == 422
+
+
 def test_share_log_accepts_a_code_by_number_or_name(client, auth, indexed):
     auth.sign_in()
     upload = log_id(indexed, UPLOAD)

@@ -44,6 +44,8 @@ CARD_SECONDS = 30.0
 CSV_FIELDS = ("path", "category", "code", "code_name", "severity", "message", "type", "local",
               "remote", "cloud_format", "name_encoding", "raw_name", "problem")
 
+NONE = "(none)"  # the store's key for entries without a category or code
+
 _LOG_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 _NUMERIC_CODE = re.compile(r"\d{1,10}")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -286,7 +288,7 @@ def code_rows(copy_log: CopyLog) -> list[CodeRow]:
         category, only = None, True
         if copy_log.format == "copy_log":
             category, only = _category_of(copy_log, code, count)
-        info = (reference.code_info(code, category) if code != "(none)" else None) or {}
+        info = (reference.code_info(code, category) if code != NONE else None) or {}
         row = CodeRow(code, count, info.get("name"), info.get("meaning"), info.get("action"),
                       category)
         if not only:
@@ -303,6 +305,8 @@ def code_rows(copy_log: CopyLog) -> list[CodeRow]:
 
 def _category_of(copy_log: CopyLog, code: str, count: int) -> tuple[str | None, bool]:
     """The category of the first entry with ``code``, and whether every such entry has it."""
+    if code == NONE:
+        return None, True
     store = copy_logs().store
     try:
         first = store.entries(copy_log.id, per_page=1, code=code).entries
@@ -332,12 +336,16 @@ def parse_query(args: Mapping[str, str], copy_log: CopyLog) -> EntryQuery:
     """The entry filters and page of a query string; raises :class:`InvalidFilter`."""
     category = (args.get("category") or "").strip()
     if category:
-        known = {name.casefold(): name for name in reference.categories()}
+        # A log may carry a category the reference does not know; it can still be filtered.
+        known = {name.casefold(): name
+                 for name in (*reference.categories(), *copy_log.by_category) if name != NONE}
         if category.casefold() not in known:
             raise InvalidFilter("category", "a category of the reference, such as "
                                             "UploadErrorCloudHttp or Upload")
         category = known[category.casefold()]
-    code = _parse_code((args.get("code") or "").strip(), copy_log.format)
+    code = (args.get("code") or "").strip()
+    if code not in copy_log.by_code or code == NONE:
+        code = _parse_code(code, copy_log.format)
     q = (args.get("q") or "").strip()
     if len(q) > Q_MAX:
         raise InvalidFilter("q", f"at most {Q_MAX} characters")

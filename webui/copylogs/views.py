@@ -11,7 +11,7 @@ from webui.copylogs.service import InvalidFilter
 @bp.context_processor
 def _labels():
     return {"kind_labels": service.KIND_LABELS, "kind_titles": service.KIND_TITLES,
-            "status_labels": service.STATUS_LABELS,
+            "status_labels": service.STATUS_LABELS, "none_key": service.NONE,
             "timestamp": service.timestamp}
 
 
