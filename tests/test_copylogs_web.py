@@ -223,6 +223,17 @@ def test_first_page_does_not_wait_for_the_index(client, auth, store, monkeypatch
     assert len(entry_paths(response)) == 100
 
 
+def test_summary_appears_once_the_log_is_indexed(client, auth, store, monkeypatch):
+    monkeypatch.setattr(service.Indexer, "request", lambda self, ids, first=False: None)
+    auth.sign_in()
+    copy_log = log_id(store, SERVICE_LOG)
+    before = text_of(client.get(f"/copy-logs/{copy_log}"))
+    assert "The counts appear once the whole log has been read" in before
+    store.ensure_index(copy_log)
+    after = text_of(client.get(f"/copy-logs/{copy_log}"))
+    assert "HTTP 409 Conflict" in after and "The counts appear" not in after
+
+
 def test_indexing_progress_stops_polling_when_complete(client, auth, store, monkeypatch):
     monkeypatch.setattr(service.Indexer, "request", lambda self, ids, first=False: None)
     auth.sign_in()

@@ -278,7 +278,7 @@ def code_rows(copy_log: CopyLog) -> list[CodeRow]:
     left to the summary by category.
     """
     cache = copy_logs()
-    key = (copy_log.id, copy_log.size, copy_log.modified_at)
+    key = (copy_log.id, copy_log.size, copy_log.modified_at, copy_log.entries)
     with cache.lock:
         cached = cache.code_tables.get(key)
     if cached is not None:
