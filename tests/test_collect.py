@@ -481,3 +481,27 @@ def test_cancel_stops_a_running_command_at_once(tmp_path, only):
         build_package(tmp_path / "out", host=with_system_path(bin_dir), device_name="edge",
                       should_cancel=should_cancel)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_two_packages_in_the_same_second_keep_both(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from diagnostics.collect import package as package_module
+
+    frozen = dt.datetime(2026, 11, 26, 10, 0, 0, tzinfo=dt.UTC)
+
+    class FrozenClock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return frozen
+
+    monkeypatch.setattr(package_module.dt, "datetime", FrozenClock)
+    options = PackageOptions(["system"])
+    first = build_package(tmp_path, options, device_name="edge", context=CollectContext())
+    second = build_package(tmp_path, options, device_name="edge", context=CollectContext())
+    assert first.path != second.path
+    assert second.filename == "supportpackage-edge-20261126T100000Z-2.zip"
+    from diagnostics.collect.archive import file_sha256
+
+    assert file_sha256(first.path) == first.sha256 and file_sha256(second.path) == second.sha256
+    assert not list(tmp_path.glob("*.partial"))

@@ -6,6 +6,7 @@ import datetime as dt
 import glob
 import json
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -153,7 +154,8 @@ def build_package(out_dir: str | os.PathLike, options: PackageOptions | None = N
     created = dt.datetime.now(dt.UTC).replace(microsecond=0)
     filename = package_filename(device_name, created)
     final = out_dir / filename
-    partial = out_dir / (filename + PARTIAL)
+    # Unique, so two packages started in the same second never share a partial file.
+    partial = out_dir / f"{filename}.{secrets.token_hex(4)}{PARTIAL}"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         writer = PackageWriter(partial)
@@ -178,7 +180,7 @@ def build_package(out_dir: str | os.PathLike, options: PackageOptions | None = N
         writer.close()
         if obfuscation is not None:
             obfuscation.save()
-        os.replace(partial, final)
+        final = _publish(partial, final)
     except Cancelled as exc:
         writer.abandon()
         raise PackageCancelled("The support package was cancelled.") from exc
@@ -191,7 +193,27 @@ def build_package(out_dir: str | os.PathLike, options: PackageOptions | None = N
         raise
     if progress is not None:
         progress(len(chosen), len(chosen), None)
-    return PackageInfo(final, filename, final.stat().st_size, file_sha256(final), manifest)
+    return PackageInfo(final, final.name, final.stat().st_size, file_sha256(final), manifest)
+
+
+def _publish(partial: Path, final: Path) -> Path:
+    """Give the finished package its name, never replacing one made in the same second."""
+    stem = final.name.removesuffix(".zip")
+    for number in range(1, 100):
+        candidate = final if number == 1 else final.with_name(f"{stem}-{number}.zip")
+        try:
+            os.link(partial, candidate)
+        except FileExistsError:
+            continue
+        except OSError:
+            # A file system without hard links: a checked rename is the next best thing.
+            if candidate.exists():
+                continue
+            os.replace(partial, candidate)
+            return candidate
+        partial.unlink()
+        return candidate
+    raise PackageError(f"Too many support packages named {final.name} in {final.parent}.")
 
 
 def _obfuscation(host: Host, options: PackageOptions,
