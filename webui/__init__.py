@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import logging.handlers
 from pathlib import Path
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from webui import config as settings
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,10 @@ def _asset_dir(name: str) -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; ``config`` overrides settings (tests) and may hold Flask keys."""
+    # Flask is imported here so the gunicorn master, which only imports this package's
+    # settings, stays small.
+    from flask import Flask
+
     values = settings.load(config)
     app = Flask(__name__, template_folder=_asset_dir("templates"),
                 static_folder=_asset_dir("static"), static_url_path="/static")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+if TYPE_CHECKING:
+    import requests
 
 RETRIES = 3
 BACKOFF = 0.5
@@ -35,6 +35,11 @@ def session() -> requests.Session:
 
     A certificate that fails verification is not retried: it will not change in a second.
     """
+    # requests and urllib3 load only when a ticket is sent: the service stays small meanwhile.
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
     retry = Retry(total=RETRIES, connect=RETRIES, read=0, other=0, status=RETRIES,
                   backoff_factor=BACKOFF, backoff_max=BACKOFF_MAX,
                   status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"POST"}),
@@ -65,6 +70,8 @@ def upload_bundle(path: Path, url: str, *, ca_file: str | None = None, ticket_id
     headers = {"Content-Type": "application/zip", "X-Support-Ticket": ticket_id,
                "X-Device-Name": device,
                "Content-Disposition": f'attachment; filename="{path.name}"'}
+    import requests
+
     http = session()
     try:
         with open(path, "rb") as body:
