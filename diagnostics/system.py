@@ -43,6 +43,8 @@ def boot_id(host: Host) -> str | None:
 
 
 def uptime(host: Host) -> float | None:
+    if host.is_live:
+        return time.clock_gettime(time.CLOCK_BOOTTIME)  # /proc/uptime without a file read
     value = host.read_value("/proc/uptime")
     try:
         return float(value.split()[0]) if value else None
