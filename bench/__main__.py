@@ -1,7 +1,10 @@
-"""Run every benchmark module and write BENCHMARKS.md.
+"""Run benchmark modules and write BENCHMARKS.md.
 
 Each module in ``MODULES`` offers ``run() -> str``: a Markdown section that names the command
 that produced its figures and states them. Ratios are measured side by side in the same run.
+``python -m bench [MODULE …]`` runs some or all; every section is kept in
+``bench/results/<module>.md`` with the machine and time it ran on, and BENCHMARKS.md is made of
+all of them, so running one module never drops the others' figures.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 import psutil
 
 MODULES = ["diagnostics_run", "copylogs", "support_package", "http"]
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
 
 
 def machine() -> str:
@@ -27,23 +32,29 @@ def machine() -> str:
 
 def main(argv: list[str]) -> int:
     wanted = argv or MODULES
-    sections = []
+    unknown = [name for name in wanted if name not in MODULES]
+    if unknown:
+        print(f"bench: unknown module(s) {', '.join(unknown)}; one of {', '.join(MODULES)}",
+              file=sys.stderr)
+        return 2
+    RESULTS.mkdir(exist_ok=True)
     for name in wanted:
-        try:
-            module = importlib.import_module(f"bench.{name}")
-        except ModuleNotFoundError:
-            continue
         print(f"bench: {name} …", file=sys.stderr, flush=True)
-        sections.append(module.run())
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        section = importlib.import_module(f"bench.{name}").run()
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = f"_Measured {now} by `python -m bench {name}` on {machine()}._"
+        (RESULTS / f"{name}.md").write_text(f"{section.strip()}\n\n{stamp}\n")
+        print(section, flush=True)
+    sections = [(RESULTS / f"{name}.md").read_text().strip() for name in MODULES
+                if (RESULTS / f"{name}.md").exists()]
     text = "\n\n".join([
         "# Benchmarks",
-        f"Produced by `make bench` (`python -m bench {' '.join(wanted)}`) on {now}.\n\n"
-        f"Machine: {machine()}.",
+        "The targets of SPEC §6, measured by `make bench` (`python -m bench`, every module) or "
+        "`python -m bench MODULE` (one section). Each section says when and on what machine it "
+        "ran; ratios are measured side by side in the same run.",
         *sections,
     ]) + "\n"
-    Path(__file__).resolve().parent.parent.joinpath("BENCHMARKS.md").write_text(text)
-    print(text)
+    (HERE.parent / "BENCHMARKS.md").write_text(text)
     return 0
 
 

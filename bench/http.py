@@ -42,9 +42,16 @@ def wrk(url: str, connections: int, headers: dict[str, str], script: Path) -> di
                                                            re.M)}
 
 
-def tree_rss(pid: int) -> int:
+def tree_memory(pid: int) -> tuple[int, int]:
+    """RSS and PSS summed over the service's processes (PSS shares common pages fairly)."""
     root = psutil.Process(pid)
-    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+    processes = [root, *root.children(recursive=True)]
+    return (sum(p.memory_info().rss for p in processes),
+            sum(p.memory_full_info().pss for p in processes))
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**missed**"
 
 
 def session_cookie(server) -> str:
@@ -98,14 +105,14 @@ def run() -> str:
                     time.sleep(0.02)
             cold_start = time.monotonic() - started
             time.sleep(2)
-            idle_rss = tree_rss(process.pid)
+            idle_rss, idle_pss = tree_memory(process.pid)
 
             token = server.cli("token", "create", "--name", "bench").stdout.strip()
             auth = {"Authorization": f"Bearer {token}"}
             ours = wrk(server.url + "/api/v1/status", 16, auth, script)
             cookie = session_cookie(server)
             dashboard = wrk(server.url + "/", 16, {"Cookie": cookie}, script)
-            after_rss = tree_rss(process.pid)
+            after_rss, _ = tree_memory(process.pid)
         finally:
             server.stop()
             log.close()
@@ -132,18 +139,26 @@ def run() -> str:
         "Command: `python -m bench http` — `edge-webui serve` (gunicorn, 1 gthread worker, 8 "
         f"threads, TLS) on loopback, loaded by `wrk -t2 -c16 -d{DURATION}`; the baseline is "
         "`bench/bare_app.py` under the same gunicorn settings and certificate, measured in the "
-        "same run.",
+        "same run. wrk runs on the same 2 CPUs as the server.",
         "",
-        "| what | measured | target |",
-        "|---|---|---|",
+        "| what | measured | target | |",
+        "|---|---|---|---|",
         f"| `GET /api/v1/status` (bearer token) | {ours['RPS']:.0f} req/s vs bare Flask "
-        f"{baseline['RPS']:.0f} req/s = **{ratio:.2f}×** | ≥ 0.7× |",
+        f"{baseline['RPS']:.0f} req/s = **{ratio:.2f}×** | ≥ 0.7× | {verdict(ratio >= 0.7)} |",
         f"| dashboard page `/` (signed-in session), 16 clients | p95 **{dashboard['P95_MS']:.1f} "
-        f"ms** ({dashboard['RPS']:.0f} req/s, {dashboard['ERRORS']:.0f} errors) | p95 ≤ 50 ms |",
-        f"| idle service memory (gunicorn master + worker, RSS) | **{idle_rss / mib:.1f} MiB** "
-        f"({after_rss / mib:.1f} MiB after the load) | ≤ 60 MB |",
+        f"ms** ({dashboard['RPS']:.0f} req/s, {dashboard['ERRORS']:.0f} errors) | p95 ≤ 50 ms "
+        f"| {verdict(dashboard['P95_MS'] <= 50)} |",
+        f"| idle service memory (gunicorn master + worker) | RSS **{idle_rss / mib:.1f} MiB**, "
+        f"PSS {idle_pss / mib:.1f} MiB ({after_rss / mib:.1f} MiB RSS after the load) | ≤ 60 MB "
+        f"RSS | {verdict(idle_rss <= 60e6)} |",
         f"| cold start of `edge-webui serve` to first `/healthz` 200 | **{cold_start:.2f} s** | "
-        "≤ 2 s |",
+        f"≤ 2 s | {verdict(cold_start <= 2)} |",
+        "",
+        "Where the time goes (cProfile of the test client): the token check, the connectivity "
+        "gate and the security headers cost about as much as bare Flask's whole request, and the "
+        "dashboard is mostly Jinja rendering of the navigation, banners and six cards. The "
+        "gunicorn master alone is about 25 MiB RSS (Python, gunicorn, ssl) before the worker "
+        "loads Flask.",
     ])
 
 
