@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import tracemalloc
 import zipfile
@@ -87,6 +88,20 @@ def only(monkeypatch):
         monkeypatch.setattr(collectors, "DEFAULT", frozenset(c.id for c in chosen))
     return install
 
+
+
+@pytest.fixture
+def released():
+    """Set when the test ends: a hung producer's thread then finishes instead of lingering."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def hung(released: threading.Event):
+    """A producer that hangs without using the processor until ``released`` is set."""
+    released.wait()
+    yield b""
 
 def test_planted_secrets_never_reach_the_archive(tmp_path, canned_host):
     context = CollectContext(
@@ -216,12 +231,12 @@ def test_a_hanging_command_times_out_and_a_flood_is_truncated(tmp_path, only):
     assert info.manifest["collectors"][1]["items"][0]["status"] == "collected"
 
 
-def test_collector_deadline_skips_what_is_left(tmp_path, only):
+def test_collector_deadline_skips_what_is_left(tmp_path, only, released):
     bin_dir = tmp_path / "bin"
     fake_bin(bin_dir, "hang", "exec sleep 600\n")
     only(Collector("slow", "hangs", (
         CommandSpec(("hang",), "one.txt"), CommandSpec(("hang",), "two.txt"),
-        ProducerSpec("stuck.txt", lambda host: iter(lambda: b"", None), "a stuck producer"),
+        ProducerSpec("stuck.txt", lambda host: hung(released), "a stuck producer"),
     ), deadline=0.5))
     info = build_package(tmp_path, host=with_system_path(bin_dir), device_name="edge")
     record = info.manifest["collectors"][0]
@@ -229,10 +244,10 @@ def test_collector_deadline_skips_what_is_left(tmp_path, only):
     assert [i["status"] for i in record["items"]] == ["timed_out", "skipped", "skipped"]
 
 
-def test_a_stuck_producer_is_abandoned_at_the_deadline(tmp_path, only):
+def test_a_stuck_producer_is_abandoned_at_the_deadline(tmp_path, only, released):
     def stuck(host):
         yield b"first line\n"
-        yield from iter(lambda: b"", None)  # never ends and never yields
+        yield from hung(released)
 
     only(Collector("slow", "stuck", (ProducerSpec("stuck.txt", stuck, "a stuck producer"),),
                    deadline=0.5))
