@@ -121,3 +121,7 @@ def test_support_package_from_the_console(instance, tmp_path):
     assert package.name.startswith("supportpackage-edge-cli-") and package.suffix == ".zip"
     with zipfile.ZipFile(package) as archive:
         assert "manifest.json" in archive.namelist()
+
+
+def test_database_is_private(instance):
+    assert stat.S_IMODE((instance / "webui.db").stat().st_mode) == 0o600

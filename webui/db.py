@@ -177,7 +177,12 @@ def put_setting(conn: sqlite3.Connection, key: str, value: str, changed_by: str 
 
 def init_app(app: Flask) -> None:
     Path(app.config["INSTANCE"]).mkdir(parents=True, exist_ok=True)
-    with connect(path_for(app)) as conn:
+    path = path_for(app)
+    with connect(path) as conn:
         migrate(conn)
     conn.close()
+    # Password and token hashes live here: only the service's user reads it.
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists():
+            name.chmod(0o600)
     app.teardown_appcontext(close_db)
