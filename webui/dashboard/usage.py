@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import psutil
 
 INTERVAL = 2.0
+FIRST_SAMPLE_AFTER = 0.25
 KEEP = int(600 / INTERVAL)
 
 
@@ -57,9 +58,11 @@ class UsageSampler:
                 self._thread.start()
 
     def _loop(self) -> None:
+        # A first sample soon, so a page opened right after start-up has figures at its refresh.
+        time.sleep(min(self.interval, FIRST_SAMPLE_AFTER))
         while True:
-            time.sleep(self.interval)
             self.take()
+            time.sleep(self.interval)
 
     def take(self) -> Sample:
         now, disk, net = _counters()
