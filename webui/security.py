@@ -38,7 +38,7 @@ def _load_token(_request):
     token = bearer_token()
     if token is None or not is_api():
         return None
-    return tokens.load(db.get_db(), token, request.remote_addr)
+    return tokens.load(db.get_db(), token, request.remote_addr, current_app.config["INSTANCE"])
 
 
 @login_manager.unauthorized_handler

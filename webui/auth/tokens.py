@@ -36,13 +36,11 @@ def create(conn: sqlite3.Connection, name: str, role: str, created_by: str,
     return cur.lastrowid, token
 
 
-def _database(conn: sqlite3.Connection) -> str:
-    return conn.execute("PRAGMA database_list").fetchone()["file"]
-
-
-def load(conn: sqlite3.Connection, token: str, client_addr: str | None) -> User | None:
+def load(conn: sqlite3.Connection, token: str, client_addr: str | None,
+         instance: str = "") -> User | None:
+    """The principal of a live token; ``instance`` keeps apps on different databases apart."""
     now = db.now()
-    key = (_database(conn), digest(token))
+    key = (instance, digest(token))
     remembered = _checked.get(key)
     if remembered is not None and now < remembered[0]:
         return remembered[1]
