@@ -22,7 +22,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from e2e_support import E2E_ADMIN_PASSWORD, free_port, start_server  # noqa: E402
 
-DURATION = "10s"
+DURATION = "5s"
+ROUNDS = 5
 P95_SCRIPT = """
 done = function(summary, latency, requests)
   io.write(string.format("P95_MS %.3f\\n", latency:percentile(95) / 1000))
@@ -109,44 +110,55 @@ def run() -> str:
 
             token = server.cli("token", "create", "--name", "bench").stdout.strip()
             auth = {"Authorization": f"Bearer {token}"}
-            ours = wrk(server.url + "/api/v1/status", 16, auth, script)
             cookie = session_cookie(server)
-            dashboard = wrk(server.url + "/", 16, {"Cookie": cookie}, script)
+            port = free_port()
+            bare = subprocess.Popen(
+                [str(Path(sys.executable).with_name("gunicorn")), "--worker-class", "gthread",
+                 "--workers", "1", "--threads", "8", "--bind", f"127.0.0.1:{port}",
+                 "--certfile", str(server.instance / "tls" / "cert.pem"),
+                 "--keyfile", str(server.instance / "tls" / "key.pem"), "bench.bare_app:app"],
+                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(2)
+            # Alternate the three loads so the machine's drift touches each the same way.
+            ratios, dashboards = [], []
+            try:
+                for _ in range(ROUNDS):
+                    ours = wrk(server.url + "/api/v1/status", 16, auth, script)
+                    baseline = wrk(f"https://127.0.0.1:{port}/api/v1/status", 16, {}, script)
+                    ratios.append((ours["RPS"] / baseline["RPS"], ours, baseline))
+                    dashboards.append(wrk(server.url + "/", 16, {"Cookie": cookie}, script))
+            finally:
+                bare.terminate()
+                bare.wait()
             after_rss, _ = tree_memory(process.pid)
         finally:
             server.stop()
             log.close()
 
-        port = free_port()
-        bare = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "--worker-class", "gthread",
-             "--workers", "1", "--threads", "8", "--bind", f"127.0.0.1:{port}",
-             "--certfile", str(server.instance / "tls" / "cert.pem"),
-             "--keyfile", str(server.instance / "tls" / "key.pem"), "bench.bare_app:app"],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            time.sleep(2)
-            baseline = wrk(f"https://127.0.0.1:{port}/api/v1/status", 16, {}, script)
-        finally:
-            bare.terminate()
-            bare.wait()
-
-    ratio = ours["RPS"] / baseline["RPS"]
+    ratio, ours, baseline = sorted(ratios, key=lambda r: r[0])[ROUNDS // 2]
+    dashboard = sorted(dashboards, key=lambda d: d["P95_MS"])[ROUNDS // 2]
+    spread = f"{min(r[0] for r in ratios):.2f}–{max(r[0] for r in ratios):.2f}"
+    p95_spread = (f"{min(d['P95_MS'] for d in dashboards):.0f}–"
+                  f"{max(d['P95_MS'] for d in dashboards):.0f}")
     mib = 1 << 20
     return "\n".join([
         "## Web service",
         "",
         "Command: `python -m bench http` — `edge-webui serve` (gunicorn, 1 gthread worker, 8 "
         f"threads, TLS) on loopback, loaded by `wrk -t2 -c16 -d{DURATION}`; the baseline is "
-        "`bench/bare_app.py` under the same gunicorn settings and certificate, measured in the "
-        "same run. wrk runs on the same 2 CPUs as the server.",
+        "`bench/bare_app.py` under the same gunicorn settings and certificate, running at the "
+        f"same time. {ROUNDS} rounds alternate ours, the baseline and the dashboard; the median "
+        "round is shown with the range over all rounds. wrk runs on the same 2 CPUs as the "
+        "servers.",
         "",
         "| what | measured | target | |",
         "|---|---|---|---|",
         f"| `GET /api/v1/status` (bearer token) | {ours['RPS']:.0f} req/s vs bare Flask "
-        f"{baseline['RPS']:.0f} req/s = **{ratio:.2f}×** | ≥ 0.7× | {verdict(ratio >= 0.7)} |",
+        f"{baseline['RPS']:.0f} req/s = **{ratio:.2f}×** (rounds {spread}) | ≥ 0.7× | "
+        f"{verdict(ratio >= 0.7)} |",
         f"| dashboard page `/` (signed-in session), 16 clients | p95 **{dashboard['P95_MS']:.1f} "
-        f"ms** ({dashboard['RPS']:.0f} req/s, {dashboard['ERRORS']:.0f} errors) | p95 ≤ 50 ms "
+        f"ms** (rounds {p95_spread} ms; {dashboard['RPS']:.0f} req/s, "
+        f"{dashboard['ERRORS']:.0f} errors) | p95 ≤ 50 ms "
         f"| {verdict(dashboard['P95_MS'] <= 50)} |",
         f"| idle service memory (gunicorn master + worker) | RSS **{idle_rss / mib:.1f} MiB**, "
         f"PSS {idle_pss / mib:.1f} MiB ({after_rss / mib:.1f} MiB RSS after the load) | ≤ 60 MB "
