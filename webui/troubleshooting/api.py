@@ -9,7 +9,6 @@ from flask_login import current_user
 
 from webui import db, jobs
 from webui.api.helpers import FieldError, json_body, require_admin
-from webui.config import ConfigError
 from webui.errors import problem
 from webui.troubleshooting import api_bp, service
 
@@ -56,8 +55,6 @@ def create_run():
         return problem(409, "A diagnostic run is already in progress; start another when it "
                             "has finished.", active_run=exc.job_id,
                        active_run_url=url_for(".get_run", run_id=exc.job_id))
-    except ConfigError as exc:
-        return problem(503, f"The tests cannot start: {exc}.")
     run = service.get_run(db.get_db(), run_id)
     response = jsonify(run.to_dict())
     response.status_code = 202

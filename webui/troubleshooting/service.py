@@ -18,9 +18,7 @@ from typing import Any
 from flask import current_app
 
 import diagnostics
-from diagnostics.settings import parse_endpoint
 from webui import audit, connectivity, db, jobs
-from webui.config import ConfigError
 
 KIND = "diagnostics"
 RUNS_KEPT = 500
@@ -36,14 +34,9 @@ def probe_settings(config: Mapping[str, Any],
                    connectivity_mode: str = DEFAULT_CONNECTIVITY_MODE) -> diagnostics.ProbeSettings:
     """The settings of a diagnostic run on this device, from the web UI's configuration.
 
-    ``config`` is the app's configuration (or ``webui.config.load()``). Raises ConfigError
-    naming the setting when a configured value cannot be used.
+    ``config`` is the app's configuration (or ``webui.config.load()``), whose values were
+    checked at start-up.
     """
-    for endpoint in config["CLOUD_ENDPOINTS"]:
-        try:
-            parse_endpoint(endpoint)
-        except ValueError as exc:
-            raise ConfigError(f"WEBUI_CLOUD_ENDPOINTS: {exc}") from None
     return diagnostics.ProbeSettings(
         probe_timeout=float(config["PROBE_TIMEOUT"]),
         connectivity_mode=connectivity_mode,
@@ -81,8 +74,8 @@ class UnknownTests(ValueError):
 def start_run(test_ids: Sequence[str] | None, actor: str) -> str:
     """Queue a run of ``test_ids`` (every test when None) and answer its id.
 
-    Raises UnknownTests, JobConflict carrying the active run's id when a run is already going,
-    or ConfigError when the configuration cannot drive the probes. Audited once queued or refused.
+    Raises UnknownTests, or JobConflict carrying the active run's id when a run is already
+    going. Audited once queued or refused.
     """
     catalogue_order = [test["id"] for test in tests()]
     requested = set(catalogue_order if test_ids is None else test_ids)

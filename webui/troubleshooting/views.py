@@ -5,7 +5,6 @@ from flask_login import current_user
 
 from webui import audit, db, htmx, jobs
 from webui.access import admin_required
-from webui.config import ConfigError
 from webui.troubleshooting import bp, service
 from webui.troubleshooting.forms import RunForm
 
@@ -14,13 +13,12 @@ HISTORY_LENGTH = 20
 STOP_POLLING = 286
 
 
-def _page(status: int = 200, form: RunForm | None = None, active_run: str | None = None,
-          error: str | None = None):
+def _page(status: int = 200, form: RunForm | None = None, active_run: str | None = None):
     conn = db.get_db()
     history = service.list_runs(conn, HISTORY_LENGTH)
     return render_template("troubleshooting/page.html", form=form or RunForm(),
                            tests=service.tests(), latest=next(iter(history), None),
-                           history=history, active_run=active_run, error=error), status
+                           history=history, active_run=active_run), status
 
 
 def _run_or_404(run_id: str) -> service.Run:
@@ -47,8 +45,6 @@ def start_run():
         run_id = service.start_run(form.tests.data, current_user.actor)
     except jobs.JobConflict as exc:
         return _page(409, form=form, active_run=exc.job_id)
-    except ConfigError as exc:
-        return _page(503, form=form, error=f"The tests cannot start: {exc}.")
     return htmx.redirect_to(url_for("troubleshooting.run", run_id=run_id))
 
 
