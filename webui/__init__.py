@@ -37,12 +37,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH", 1 << 20)
     app.config["VERSION"] = __version__
 
-    from webui import connectivity, db, errors, instance, jobs, power, security, templating
+    from webui import (
+        connectivity,
+        db,
+        errors,
+        instance,
+        jobs,
+        last_seen,
+        power,
+        security,
+        storage,
+        templating,
+    )
 
-    instance_dir = instance.ensure_dir(Path(app.config["INSTANCE"]))
+    instance_dir = Path(app.config["INSTANCE"])
+    instance.check_writable(instance_dir)
     app.secret_key = instance.secret_key(instance_dir)
     _configure_logging(app)
     db.init_app(app)
+    last_seen.init_app(app)
+    storage.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     jobs.init_app(app)

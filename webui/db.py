@@ -5,6 +5,7 @@ The schema evolves by appending to ``MIGRATIONS``; ``PRAGMA user_version`` says 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -107,10 +108,123 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def connect(path: str | Path, timeout: float = 10.0) -> sqlite3.Connection:
+# SQLite's primary result codes that say the storage, not the statement, is at fault.
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_FULL = 5, 6, 8, 13
+# Seconds a request waits for a lock another program holds before it answers 503.
+REQUEST_BUSY_TIMEOUT = 3.0
+RESERVE_NAME = ".space-reserve"
+RESERVE_BYTES = 4 << 20
+
+
+class StorageProblem(sqlite3.OperationalError):
+    """The database could not be written for a reason outside the request; says what to do."""
+
+    message = "The device storage cannot be written."
+    retry_after: int | None = None
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.message)
+
+
+class DatabaseBusy(StorageProblem):
+    message = ("The device database is busy: another program holds it. "
+               "Try again in a few seconds.")
+    retry_after = 5
+
+
+class StorageFull(StorageProblem):
+    message = ("The device storage that holds the web UI's data is full. "
+               "Delete support packages to free space.")
+
+
+class StorageReadOnly(StorageProblem):
+    message = ("The device storage that holds the web UI's data is read-only: "
+               "changes cannot be saved.")
+    retry_after = 60
+
+
+def storage_problem(exc: sqlite3.OperationalError) -> StorageProblem | None:
+    """The storage fault an SQLite error stands for, or None for an ordinary error."""
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    text = str(exc)
+    if code in (SQLITE_BUSY, SQLITE_LOCKED) or "database is locked" in text:
+        return DatabaseBusy()
+    if code == SQLITE_FULL or "disk is full" in text:
+        return StorageFull()
+    if code == SQLITE_READONLY or "readonly database" in text:
+        return StorageReadOnly()
+    return None
+
+
+class Connection(sqlite3.Connection):
+    """A connection whose storage faults are typed, and that spends the space reserve once
+    when the disk is full, so a sign-in and its audit row can always be recorded."""
+
+    reserve: Path | None = None
+
+    def execute(self, sql, parameters=()):
+        in_transaction = self.in_transaction
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            problem = storage_problem(exc)
+            # Retried only where SQLite kept the transaction the statement belonged to.
+            retry = isinstance(problem, StorageFull) and (
+                self.in_transaction or not in_transaction)
+            if retry and release_reserve(self.reserve):
+                try:
+                    return super().execute(sql, parameters)
+                except sqlite3.OperationalError as again:
+                    raise (storage_problem(again) or again) from again
+            if problem is None:
+                raise
+            raise problem from exc
+
+    def executescript(self, script):
+        try:
+            return super().executescript(script)
+        except sqlite3.OperationalError as exc:
+            raise (storage_problem(exc) or exc) from exc
+
+
+def release_reserve(reserve: Path | None) -> bool:
+    """Give the reserved space back to the file system; answers whether there was any."""
+    if reserve is None:
+        return False
+    try:
+        reserve.unlink()
+    except OSError:
+        return False
+    return True
+
+
+def keep_reserve(instance: Path) -> bool:
+    """Hold ``RESERVE_BYTES`` in the instance for a full disk; answers whether it is held."""
+    reserve = Path(instance) / RESERVE_NAME
+    try:
+        if reserve.stat().st_size == RESERVE_BYTES:
+            return True
+    except OSError:
+        pass
+    try:
+        fd = os.open(reserve, os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError:
+        return False
+    try:
+        os.posix_fallocate(fd, 0, RESERVE_BYTES)
+    except OSError:
+        os.close(fd)
+        reserve.unlink(missing_ok=True)
+        return False
+    os.close(fd)
+    return True
+
+
+def connect(path: str | Path, timeout: float = 10.0) -> Connection:
     """A connection with the pragmas every user of the database relies on."""
     conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None,
-                           check_same_thread=False)
+                           check_same_thread=False, factory=Connection)
+    conn.reserve = Path(path).parent / RESERVE_NAME
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -147,9 +261,17 @@ def get_db() -> sqlite3.Connection:
         path = str(path_for(current_app))
         conn = _connections.by_path.get(path)
         if conn is None:
-            conn = _connections.by_path[path] = connect(path)
+            conn = _connections.by_path[path] = connect(
+                path, current_app.config.get("DB_BUSY_TIMEOUT", REQUEST_BUSY_TIMEOUT))
         g.db = conn
     return g.db
+
+
+def close_thread_connections() -> None:
+    """Close the connections this thread opened; a job thread calls it when its job ends."""
+    while _connections.by_path:
+        _path, conn = _connections.by_path.popitem()
+        conn.close()
 
 
 def close_db(_exc: BaseException | None = None) -> None:
@@ -185,4 +307,5 @@ def init_app(app: Flask) -> None:
     for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         if name.exists():
             name.chmod(0o600)
+    keep_reserve(path.parent)
     app.teardown_appcontext(close_db)

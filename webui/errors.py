@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, Response, current_app, json, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from webui import db
 from webui.access import is_api
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,32 @@ def _http_error(exc: HTTPException):
     return response
 
 
+def _storage(problem: db.StorageProblem) -> Response:
+    # The storage, not the request, is at fault: say so plainly, with no traceback.
+    log.warning("%s %s refused: %s", request.method, request.path, problem)
+    monitor = current_app.extensions.get("storage")
+    if monitor is not None:
+        monitor.noticed(problem)
+    status = 507 if isinstance(problem, db.StorageFull) else 503
+    titles = {503: "Service Unavailable", 507: "Insufficient Storage"}
+    response = _answer(status, titles[status], str(problem))
+    if problem.retry_after:
+        response.headers["Retry-After"] = str(problem.retry_after)
+    return response
+
+
+# File-system errors that are about the instance storage, not about the request.
+_STORAGE_ERRNOS = {errno.ENOSPC: db.StorageFull, errno.EDQUOT: db.StorageFull,
+                   errno.EROFS: db.StorageReadOnly}
+
+
+def _os_error(exc: OSError):
+    kind = _STORAGE_ERRNOS.get(exc.errno)
+    if kind is None:
+        return _unexpected(exc)
+    return _storage(kind())
+
+
 def _unexpected(exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     return _http_error(InternalServerError(
@@ -59,4 +87,6 @@ def _unexpected(exc: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(db.StorageProblem, _storage)
+    app.register_error_handler(OSError, _os_error)
     app.register_error_handler(Exception, _unexpected)

@@ -33,6 +33,20 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def check_writable(path: Path) -> None:
+    """Make the instance directory, or stop with one line saying why it cannot be written."""
+    from webui.config import ConfigError
+
+    try:
+        ensure_dir(path)
+        probe = path / f".write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"WEBUI_INSTANCE: {path} cannot be written "
+                          f"({exc.strerror or exc}); the web UI keeps its data there") from None
+
+
 def secret_key(instance: Path) -> bytes:
     """The app's signing key, made on first use and kept in the instance (0600)."""
     path = instance / SECRET_KEY

@@ -146,6 +146,9 @@ class JobRunner:
             self._finish(job_id, "failed", None, str(exc) or exc.__class__.__name__)
         else:
             self._finish(job_id, "succeeded", result, None)
+        finally:
+            # The work's own connections (db.get_db in its app context) end with the job.
+            db.close_thread_connections()
 
     def _finish(self, job_id: str, state: str, result: Any, error: str | None) -> None:
         conn = self._conn()

@@ -100,7 +100,9 @@ def _headers(response):
     headers.extend(BASE_HEADERS)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if current_user and current_user.is_authenticated and request.endpoint != "static":
+    # Public answers (/healthz above all) never look up a session: they never wait on the
+    # database.
+    if not _view_is_public() and current_user.is_authenticated:
         headers.setdefault("Cache-Control", "no-store")
     if is_htmx():
         headers.add("Vary", "HX-Request")

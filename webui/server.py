@@ -47,10 +47,14 @@ def gunicorn_options(values: dict) -> dict:
 
 
 def serve() -> int:
-    values = settings.load()
-    if values["TLS"]:
-        from pathlib import Path
+    from pathlib import Path
 
+    from webui import instance
+
+    values = settings.load()
+    # Said here in one line: inside gunicorn it would be a worker that fails to boot.
+    instance.check_writable(Path(values["INSTANCE"]))
+    if values["TLS"]:
         missing = [p for p in (values["TLS_CERT"], values["TLS_KEY"]) if not Path(p).exists()]
         if missing:
             print(f"edge-webui: {missing[0]} not found; run `edge-webui init` first",

@@ -6,11 +6,10 @@ import hashlib
 import secrets
 import sqlite3
 
-from webui import db
+from webui import db, last_seen
 from webui.auth.users import ROLES, AccountError, User
 
 PREFIX = "ewu_"
-LAST_USE_INTERVAL = 60
 # A scraper polls every few seconds: remember a checked token briefly instead of asking SQLite
 # each time. Revoking empties the memory at once (one worker process serves every request).
 REMEMBER_SECONDS = 5.0
@@ -43,22 +42,31 @@ def load(conn: sqlite3.Connection, token: str, client_addr: str | None,
     key = (instance, digest(token))
     remembered = _checked.get(key)
     if remembered is not None and now < remembered[0]:
+        last_seen.current().token_used(remembered[1].token_id, now, client_addr)
         return remembered[1]
     row = conn.execute("SELECT * FROM api_tokens WHERE token_hash = ?", (key[1],)).fetchone()
     if row is None or row["revoked_at"] or (row["expires_at"] and row["expires_at"] < now):
         return None
-    if not row["last_used_at"] or now - row["last_used_at"] > LAST_USE_INTERVAL:
-        conn.execute("UPDATE api_tokens SET last_used_at = ?, last_used_addr = ? WHERE id = ?",
-                     (now, client_addr, row["id"]))
     user = User(session_id=f"token-{row['id']}", user_id=None, username=row["name"],
                 role=row["role"], via="token", token_id=row["id"])
+    last_seen.current().token_used(row["id"], now, client_addr)
     _checked[key] = (min(now + REMEMBER_SECONDS, row["expires_at"] or float("inf")), user)
     return user
 
 
-def all_tokens(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM api_tokens ORDER BY revoked_at IS NOT NULL, created_at DESC"
-                        ).fetchall()
+def all_tokens(conn: sqlite3.Connection) -> list[dict]:
+    """Every token, live ones first, with its last use (also one not yet written)."""
+    rows = conn.execute("SELECT * FROM api_tokens ORDER BY revoked_at IS NOT NULL, "
+                        "created_at DESC").fetchall()
+    uses = last_seen.current()
+    listed = []
+    for row in rows:
+        token = dict(row)
+        use = uses.token(row["id"])
+        if use is not None and use[0] > (token["last_used_at"] or 0):
+            token["last_used_at"], token["last_used_addr"] = use
+        listed.append(token)
+    return listed
 
 
 def revoke(conn: sqlite3.Connection, token_id: int) -> bool:
