@@ -399,7 +399,7 @@ def test_download_gives_the_original_bytes_and_is_audited(client, auth, root, in
     response = client.get(f"/copy-logs/{upload}/download")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == \
-        'attachment; filename=upload-2019-03-18.xml'
+        "attachment; filename=\"upload-2019-03-18.xml\"; filename*=UTF-8''upload-2019-03-18.xml"
     assert response.get_data() == (root / UPLOAD).read_bytes()
     response.close()
     with client.application.app_context():

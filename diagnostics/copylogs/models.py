@@ -43,7 +43,9 @@ class Entry:
 class CopyLog:
     """A discovered log and what is known of it (the list row and the summary of SPEC F6).
 
-    ``path`` is relative to ``root``; ``kind`` is ``upload``, ``refresh``, ``copy_log`` or
+    ``path`` is relative to ``root``; ``root``, ``share`` and ``path`` are names as the host
+    gives them, with bytes that are not UTF-8 kept as lone surrogates (``os.fsdecode``), so the
+    caller decides how to show them; ``kind`` is ``upload``, ``refresh``, ``copy_log`` or
     ``validation``; ``status`` is ``succeeded``, ``warnings``, ``failed``, ``unreadable`` or
     ``unknown`` (not indexed yet and no summary element); ``entries``/``errors``/``warnings``
     and the ``by_*`` counts are None until the index has covered the whole file

@@ -18,6 +18,8 @@ def list_logs():
     Answers ``{"logs": [{id, root, share, kind, path, modified_at, size, status, entries, errors,
     warnings, by_category, by_code, error, …}]}``; ``?sort=share|kind|time|errors`` and
     ``&order=asc|desc`` (default: newest first). Counts are null until the log is indexed.
+    ``root``, ``share`` and ``path`` are the host's names as text: bytes that are not UTF-8 and
+    control or format characters are U+FFFD; ``id`` stays the way to reach the file.
     """
     try:
         sort, order = service.parse_sort(request.args)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import dataclasses
 import datetime as dt
 import io
 import itertools
@@ -23,6 +24,7 @@ from typing import Any, BinaryIO
 from flask import current_app
 
 from diagnostics.copylogs import CopyLog, CopyLogError, CopyLogStore, Entry, Page, reference
+from webui.downloads import display_name
 
 log = logging.getLogger(__name__)
 
@@ -174,19 +176,27 @@ def copy_logs() -> CopyLogs:
 
 
 def roots() -> list[str]:
-    """The configured roots (``WEBUI_COPYLOG_ROOTS``)."""
-    return copy_logs().store.roots
+    """The configured roots (``WEBUI_COPYLOG_ROOTS``), as shown."""
+    return [display_name(root) for root in copy_logs().store.roots]
 
 
 def unreadable_roots() -> dict[str, str]:
-    """Configured roots that cannot be searched, with why."""
+    """Configured roots that cannot be searched (as shown), with why."""
     problems = {}
-    for root in roots():
+    for root in copy_logs().store.roots:
         if not os.path.isdir(root):
-            problems[root] = "not found or not a folder"
+            problems[display_name(root)] = "not found or not a folder"
         elif not os.access(root, os.R_OK | os.X_OK):
-            problems[root] = "not readable by the web UI"
+            problems[display_name(root)] = "not readable by the web UI"
     return problems
+
+
+def shown(copy_log: CopyLog) -> CopyLog:
+    """The log with the names it has from the host (root, share, path) as text for people:
+    U+FFFD for bytes that are not UTF-8 and for control and format characters."""
+    share = display_name(copy_log.share) if copy_log.share is not None else None
+    return dataclasses.replace(copy_log, root=display_name(copy_log.root), share=share,
+                               path=display_name(copy_log.path))
 
 
 # the list
@@ -206,7 +216,7 @@ def parse_sort(args: Mapping[str, str]) -> tuple[str, str]:
 def list_logs(sort: str = "time", order: str = "desc") -> list[CopyLog]:
     """Every log, sorted; logs whose sort value is not known (errors not counted yet) come last
     either way."""
-    logs = copy_logs().store.list()
+    logs = [shown(copy_log) for copy_log in copy_logs().store.list()]
     keys = {"share": lambda row: ((row.share or "").casefold(), row.path.casefold()),
             "kind": lambda row: (KIND_LABELS.get(row.kind, row.kind), row.path.casefold()),
             "time": lambda row: (row.modified_at, row.path.casefold()),
@@ -239,10 +249,11 @@ def timestamp(iso: str | None) -> float | None:
 
 
 def find(log_id: str) -> CopyLog:
-    """One log with its summary; ``LookupError`` for a malformed or unknown id."""
+    """One log with its summary, names as shown; ``LookupError`` for a malformed or unknown
+    id."""
     if not _LOG_ID.fullmatch(log_id):
         raise LookupError(log_id)
-    return copy_logs().store.summary(log_id)
+    return shown(copy_logs().store.summary(log_id))
 
 
 def index_progress(log_id: str) -> dict[str, Any]:
@@ -445,9 +456,9 @@ def file_name(copy_log: CopyLog) -> str:
 
 
 def export_name(copy_log: CopyLog) -> str:
-    """A safe file name for the CSV export of a log."""
+    """The file name of the CSV export of a log: its share and its own name."""
     stem = file_name(copy_log).rsplit(".", 1)[0]
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{copy_log.share or 'log'}-{stem}")[:120] + ".csv"
+    return f"{copy_log.share or 'log'}-{stem}.csv"
 
 
 # the overview card

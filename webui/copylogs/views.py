@@ -6,6 +6,7 @@ from diagnostics.copylogs import CopyLog, CopyLogError
 from webui import audit, db, htmx
 from webui.copylogs import bp, service
 from webui.copylogs.service import InvalidFilter
+from webui.downloads import content_disposition
 
 
 @bp.context_processor
@@ -95,8 +96,10 @@ def download(log_id: str):
         abort(404, description=f"This copy log cannot be downloaded: {exc}")
     audit.record("copylog_download", copy_log.path, detail={"id": copy_log.id,
                                                            "root": copy_log.root})
-    return send_file(original, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=service.file_name(copy_log), conditional=False, etag=False)
+    response = send_file(original, mimetype="application/octet-stream", conditional=False,
+                         etag=False)
+    response.headers["Content-Disposition"] = content_disposition(service.file_name(copy_log))
+    return response
 
 
 @bp.route("/<log_id>/entries.csv")
@@ -117,10 +120,8 @@ def export(log_id: str):
         abort(409, description=f"This copy log cannot be read: {reason}")
     audit.record("copylog_export", copy_log.path, detail={"id": copy_log.id,
                                                          **query.filters()})
-    return Response(stream_with_context(lines),
-                    mimetype="text/csv", headers={
-                        "Content-Disposition":
-                            f'attachment; filename="{service.export_name(copy_log)}"'})
+    return Response(stream_with_context(lines), mimetype="text/csv", headers={
+        "Content-Disposition": content_disposition(service.export_name(copy_log))})
 
 
 def card() -> dict:
