@@ -363,8 +363,10 @@ def test_a_full_tmpfs_leaves_no_partial_package(tmp_path):
 
 
 def test_cleanup_partials_and_prune(tmp_path):
-    for stamp in ("20261101T000000Z", "20261102T000000Z", "20261103T000000Z"):
-        (tmp_path / f"supportpackage-edge-{stamp}.zip").write_bytes(b"zip")
+    for day, stamp in enumerate(("20261101T000000Z", "20261102T000000Z", "20261103T000000Z")):
+        path = tmp_path / f"supportpackage-edge-{stamp}.zip"
+        path.write_bytes(b"zip")
+        os.utime(path, (1_700_000_000 + day * 86400,) * 2)
     (tmp_path / "supportpackage-edge-20261104T000000Z.zip.partial").write_bytes(b"half")
     (tmp_path / "unrelated.partial").write_bytes(b"not ours")
     assert [p.name for p in cleanup_partials(tmp_path)] == [
@@ -498,9 +500,9 @@ def test_cancel_stops_a_running_command_at_once(tmp_path, only):
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_two_packages_in_the_same_second_keep_both(tmp_path, monkeypatch):
-    import datetime as dt
-
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """Every package (and ticket bundle) is named in the same second: 2026-11-26 10:00:00Z."""
     from diagnostics.collect import package as package_module
 
     frozen = dt.datetime(2026, 11, 26, 10, 0, 0, tzinfo=dt.UTC)
@@ -511,6 +513,9 @@ def test_two_packages_in_the_same_second_keep_both(tmp_path, monkeypatch):
             return frozen
 
     monkeypatch.setattr(package_module.dt, "datetime", FrozenClock)
+
+
+def test_two_packages_in_the_same_second_keep_both(tmp_path, frozen_clock):
     options = PackageOptions(["system"])
     first = build_package(tmp_path, options, device_name="edge", context=CollectContext())
     second = build_package(tmp_path, options, device_name="edge", context=CollectContext())

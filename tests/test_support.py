@@ -16,6 +16,7 @@ import pytest
 from diagnostics.collect import DEFAULT, CollectContext, ExtraItem, PackageError
 from diagnostics.collect.archive import PackageWriter
 from webui import db
+from webui.downloads import content_disposition
 from webui.support import service
 
 from conftest import make_app
@@ -105,7 +106,7 @@ def test_api_package_downloads_as_a_zip_with_manifest_and_no_secrets(app, client
     response, data = download(client, f"{API}/{package['id']}/download")
     assert response.status_code == 200
     assert response.mimetype == "application/zip"
-    assert f"filename={package['filename']}" in response.headers["Content-Disposition"]
+    assert response.headers["Content-Disposition"] == content_disposition(package["filename"])
     assert int(response.headers["Content-Length"]) == package["size"] == len(data)
     archive = zipfile.ZipFile(io.BytesIO(data))
     manifest = json.loads(archive.read("manifest.json"))

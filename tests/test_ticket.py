@@ -18,6 +18,7 @@ import trustme
 from test_support import download, finished, make_package
 
 from webui import db
+from webui.downloads import content_disposition
 from webui.support import tickets, upload, usb
 
 from conftest import make_app
@@ -138,7 +139,7 @@ def test_ticket_without_a_package_makes_one_then_bundles(app, client, auth):
     assert response.get_json()["state"] == "waiting"
     ticket = finished(client, response.headers["Location"], waiting=("waiting",))
     assert ticket["state"] == "ready", ticket["error"]
-    package = client.get(f"/api/v1/support/packages/{ticket['package_id']}").get_json()
+    package = finished(client, f"/api/v1/support/packages/{ticket['package_id']}")
     assert package["state"] == "succeeded"
     archive = zipfile.ZipFile(io.BytesIO(download(client, f"{API}/{ticket['id']}/download")[1]))
     assert package["filename"] in archive.namelist()
@@ -295,6 +296,7 @@ def test_upload_sends_the_bundle_over_tls(app, client, auth, endpoint):
     assert body == _bundle_bytes(app, ticket)
     assert headers["X-Support-Ticket"] == ticket["id"]
     assert headers["Content-Type"] == "application/zip"
+    assert headers["Content-Disposition"] == content_disposition(ticket["bundle"]["filename"])
     entries = client.get("/api/v1/audit").get_json()["entries"]
     assert any(e["action"] == "support_ticket_upload" and e["outcome"] == "success"
                for e in entries)

@@ -14,7 +14,7 @@ obfuscating, the device-only obfuscation map. Typical use by the app's job runne
                              obfuscation_map_path=instance / "obfuscation-map.json",
                              extra_items={"audit": [ExtraItem("audit.csv", export_audit)]}),
                          progress=job.set_progress, should_cancel=job.cancel_requested)
-    prune(out_dir, keep=5)
+    prune(out_dir, keep=5, made_at={name: job_finished_at}, protect=[info.filename])
 
 What the app can rely on:
 

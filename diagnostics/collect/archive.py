@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,11 +40,12 @@ def _mib(size: int) -> str:
     return f"{size / 2**20:.1f} MiB"
 
 
-def package_filename(device_name: str, when: dt.datetime | None = None) -> str:
-    """``supportpackage-<device>-<UTC yyyymmddThhmmssZ>.zip`` with a file-name-safe device."""
+def package_filename(device_name: str, when: dt.datetime | None = None,
+                     prefix: str = PREFIX) -> str:
+    """``<prefix><device>-<UTC yyyymmddThhmmssZ>.zip`` with a file-name-safe device."""
     when = (when or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     device = _UNSAFE.sub("-", device_name).strip(".-_")[:63] or "device"
-    return f"{PREFIX}{device}-{when:%Y%m%dT%H%M%SZ}{SUFFIX}"
+    return f"{prefix}{device}-{when:%Y%m%dT%H%M%SZ}{SUFFIX}"
 
 
 def check_free_space(directory: str | os.PathLike, need_bytes: int) -> int:
@@ -66,16 +67,29 @@ def cleanup_partials(out_dir: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def list_packages(out_dir: str | os.PathLike) -> list[Path]:
-    """Finished packages in ``out_dir``, oldest first (the name carries the UTC time)."""
-    return sorted(Path(out_dir).glob(f"{PREFIX}*{SUFFIX}"),
-                  key=lambda p: (p.name[-len("yyyymmddThhmmssZ.zip"):], p.name))
+def list_packages(out_dir: str | os.PathLike,
+                  made_at: Mapping[str, float] | None = None) -> list[Path]:
+    """Finished packages in ``out_dir``, newest first.
+
+    ``made_at`` gives the time the caller recorded for a package (its job's finish time); a
+    package it does not know is dated by its file. Names never decide: two packages of the
+    same second are told apart by a suffix that does not sort by time.
+    """
+    made_at = made_at or {}
+
+    def when(path: Path) -> float:
+        recorded = made_at.get(path.name)
+        return recorded if recorded is not None else path.stat().st_mtime
+    return sorted(Path(out_dir).glob(f"{PREFIX}*{SUFFIX}"), key=when, reverse=True)
 
 
-def prune(out_dir: str | os.PathLike, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` packages in ``out_dir``; return what was removed."""
-    packages = list_packages(out_dir)
-    doomed = packages[:max(0, len(packages) - keep)]
+def prune(out_dir: str | os.PathLike, keep: int, made_at: Mapping[str, float] | None = None,
+          protect: Iterable[str] = ()) -> list[Path]:
+    """Delete all but the newest ``keep`` packages in ``out_dir`` (dated as
+    :func:`list_packages` does); names in ``protect`` (the package just made, one being
+    bundled) are never deleted. Returns what was removed."""
+    protected = set(protect)
+    doomed = [p for p in list_packages(out_dir, made_at)[keep:] if p.name not in protected]
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed

@@ -9,11 +9,17 @@ Shape (``format`` 1)::
      "collectors": [{"id", "description", "started_at", "duration", "timed_out", "error",
                      "items": [item, ...]}, ...]}
 
-An item is ``{"name", "kind", "source", "status", "exit_code", "duration", "bytes",
-"source_size", "truncated", "timed_out", "error", "stderr", "sha256"}`` where ``name`` is the
-member in the zip (null when nothing was written), ``kind`` is ``file``, ``command`` or
-``producer``, ``source`` the path, command line or producer, and ``status`` one of ``collected``,
-``absent``, ``failed``, ``timed_out``, ``skipped``.
+An item is ``{"name", "kind", "source", "source_hex", "status", "exit_code", "duration",
+"bytes", "source_size", "truncated", "timed_out", "error", "stderr", "sha256"}`` where
+``name`` is the member in the zip (null when nothing was written), ``kind`` is ``file``,
+``command`` or ``producer``, ``source`` the path, command line or producer, and ``status``
+one of ``collected``, ``absent``, ``failed``, ``timed_out``, ``skipped``.
+
+File names on the host are bytes. When a file's path is not plain text (invalid UTF-8, control
+characters such as CR/LF, format characters such as U+202E), ``source`` shows it with U+FFFD in
+their place, ``source_hex`` holds the path's exact bytes hex-encoded (after obfuscation, when
+chosen), and ``name`` is a safe member name (each part valid UTF-8, at most 200 bytes, a
+``-2`` … suffix when two names meet). ``source_hex`` is null for every other item.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ class ItemRecord:
     kind: str
     source: str
     name: str | None = None
+    source_hex: str | None = None
     status: str = "collected"
     exit_code: int | None = None
     duration: float = 0.0

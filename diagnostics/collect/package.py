@@ -36,6 +36,7 @@ from diagnostics.collect.obfuscate import ObfuscationMap
 from diagnostics.collect.redact import Redactor
 from diagnostics.collect.sources import DeadlineReached, pumped, read_file
 from diagnostics.host import Host
+from diagnostics.names import as_bytes, display_name, is_plain, safe_name
 
 MAX_SINCE_HOURS = 24 * 366
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback",
@@ -178,6 +179,7 @@ def build_package(out_dir: str | os.PathLike, options: PackageOptions | None = N
             obfuscated=obfuscation is not None, collectors=records))
         writer.add(NAME, [json.dumps(manifest, indent=1).encode() + b"\n"])
         writer.close()
+        run.check_cancelled()  # the last moment a cancel can keep the package from being listed
         if obfuscation is not None:
             obfuscation.save()
         final = _publish(partial, final)
@@ -263,14 +265,23 @@ class _Run:
         self.since = f"@{int(time.time() - options.since_hours * 3600)}"
         self.names: set[str] = set()
 
+    def check_cancelled(self) -> None:
+        if self.should_cancel is not None and self.should_cancel():
+            raise Cancelled
+
     def redactor(self) -> Redactor:
         transform = self.obfuscation.apply if self.obfuscation is not None else None
         return Redactor(self.context.secrets, transform)
 
+    def scrub_bytes(self, data: bytes) -> bytes:
+        """``data`` redacted (and obfuscated) as a whole."""
+        return b"".join(self.redactor().redact([data]))
+
     def scrub(self, value: object) -> object:
         """``value`` with every string in it redacted (and obfuscated); the JSON shape stays."""
         if isinstance(value, str):
-            return b"".join(self.redactor().redact([value.encode()])).decode(errors="replace")
+            raw = value.encode("utf-8", "surrogatepass")
+            return self.scrub_bytes(raw).decode(errors="replace")
         if isinstance(value, dict):
             return {key: self.scrub(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
@@ -291,8 +302,7 @@ class _Run:
             record.error = f"could not list items: {exc}"
             planned = []
         for spec in planned:
-            if self.should_cancel is not None and self.should_cancel():
-                raise Cancelled
+            self.check_cancelled()
             if time.monotonic() >= deadline:
                 record.timed_out = True
                 record.error = f"deadline of {collector.deadline:g} s reached"
@@ -320,8 +330,14 @@ class _Run:
         return [self.producer(collector_id, spec, deadline)]
 
     def member(self, collector_id: str, name: str) -> str:
-        """A unique member name ``<collector>/<name>``, obfuscated like the content."""
-        base = f"{collector_id}/{name.lstrip('/')}"
+        """A unique member name ``<collector>/<name>``, obfuscated like the content.
+
+        Each part of ``name`` becomes a safe name (:func:`diagnostics.names.safe_name`): valid
+        UTF-8 without control or format characters and at most 200 bytes, whatever the host
+        called the file.
+        """
+        parts = [safe_name(part) for part in name.split("/") if part]
+        base = "/".join([collector_id, *parts])
         if self.obfuscation is not None:
             base = self.obfuscation.apply(base.encode()).decode()
         member, n = base, 1
@@ -346,7 +362,9 @@ class _Run:
 
     def file(self, collector_id: str, real: Path, source: str, spec: FileSpec,
              deadline: float) -> ItemRecord:
-        record = ItemRecord("file", source)
+        record = ItemRecord("file", display_name(source))
+        if not is_plain(source):
+            record.source_hex = self.scrub_bytes(as_bytes(source)).hex()
         if not real.exists():
             record.status, record.error = "absent", "file does not exist"
             return record

@@ -14,8 +14,8 @@ from webui.support.views import package_or_404, send_download, ticket_or_404
 BUSY = "A support package is already being made; wait for it to finish or cancel it."
 
 
-def _space_problem(exc: InsufficientSpace):
-    audit.record("support_package_create", None, "refused", str(exc))
+def _space_problem(exc: InsufficientSpace, action: str = "support_package_create"):
+    service.record_refusal(action, str(exc))
     return problem(507, str(exc), free_bytes=exc.free, needed_bytes=exc.need)
 
 
@@ -140,7 +140,7 @@ def create_ticket():
         ticket = tickets.create(current_app._get_current_object(), conn, details,
                                 current_user.actor, package)
     except InsufficientSpace as exc:
-        return _space_problem(exc)
+        return _space_problem(exc, "support_ticket_create")
     except JobConflict as exc:
         return problem(409, BUSY, job_id=exc.job_id)
     except tickets.TicketError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import secrets
 import shutil
@@ -44,7 +45,11 @@ DEFAULT_WINDOW = 24
 HISTORY_RUNS = 20
 LIST_LIMIT = 50
 MiB = 1 << 20
+# The app's own actors in the audit log: words of the product, not people.
+APP_ACTORS = frozenset({"system", "console"})
 _JOB_ID = re.compile(r"^[0-9a-f]{16}$")
+
+log = logging.getLogger(__name__)
 
 COLLECTOR_DESCRIPTIONS = {c.id: c.description for c in COLLECTORS}
 DEFAULT_COLLECTORS = [c.id for c in COLLECTORS if c.id in DEFAULT]
@@ -157,6 +162,29 @@ def ensure_space(app: Flask) -> int:
     return check_free_space(directory, free_space_needed(app))
 
 
+def record_refusal(action: str, reason: str) -> None:
+    """Audit a refused request; a database that cannot take the row (its disk is full too)
+    must not turn a clear refusal into an error page."""
+    try:
+        audit.record(action, None, "refused", reason)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("could not audit the refused %s (%s): %s", action, reason, exc)
+
+
+def known_user_names(conn: sqlite3.Connection) -> set[str]:
+    """Every name of a person or script the instance knows: accounts (removed ones too, from
+    the audit), API token names and whoever made a job, a ticket or a token."""
+    found = {r[0] for r in conn.execute(
+        "SELECT username FROM users UNION SELECT name FROM api_tokens "
+        "UNION SELECT created_by FROM api_tokens UNION SELECT created_by FROM jobs "
+        "UNION SELECT created_by FROM support_tickets "
+        "UNION SELECT actor FROM audit WHERE outcome = 'success' "
+        "UNION SELECT target FROM audit WHERE action LIKE 'user\\_%' ESCAPE '\\' "
+        "OR action = 'password_set'")}
+    names = {n.removeprefix("token:") for n in found if isinstance(n, str)}
+    return names - APP_ACTORS - {""}
+
+
 def collect_context(app: Flask) -> CollectContext:
     """What the app adds to every package, the same for the web job and the console."""
     conn = db.connect(db.path_for(app))
@@ -164,6 +192,7 @@ def collect_context(app: Flask) -> CollectContext:
         known = [app.secret_key]
         known += [r[0] for r in conn.execute("SELECT token_hash FROM api_tokens")]
         known += [r[0] for r in conn.execute("SELECT password_hash FROM users")]
+        user_names = sorted(known_user_names(conn))
     finally:
         conn.close()
     extra = {"audit": [ExtraItem("audit-log.csv", lambda: _audit_export(app))],
@@ -176,7 +205,8 @@ def collect_context(app: Flask) -> CollectContext:
                           copylog_roots=list(app.config["COPYLOG_ROOTS"]),
                           secrets=[s for s in known if s],
                           obfuscation_map_path=Path(app.config["INSTANCE"]) / OBFUSCATION_MAP,
-                          extra_items=extra, host_names=[app.config["DEVICE_NAME"]])
+                          extra_items=extra, host_names=[app.config["DEVICE_NAME"]],
+                          user_names=user_names)
 
 
 def _audit_export(app: Flask) -> Iterator[bytes]:
@@ -249,16 +279,55 @@ def _package_work(app: Flask, options: PackageOptions, created_by: str,
                 audit.record("support_package_create", ctx.job_id, "failure", str(exc),
                              actor=created_by)
                 raise
-            prune(package_dir(app), app.config["SUPPORT_KEEP"])
+            result = {"filename": info.filename, "size": info.size, "sha256": info.sha256}
+            if then is not None and not ctx.cancelled:
+                ctx.progress(1.0, "bundling")
+                result.update(then(info))
+            if ctx.cancelled:
+                _withdraw(app, info, result)
+                audit.record("support_package_create", ctx.job_id, "cancelled", actor=created_by)
+                raise jobs.JobCancelled()
+            prune_packages(app, info.filename)
             audit.record("support_package_create", info.filename, "success",
                          {"job": ctx.job_id, "size": info.size, **options_dict(options)},
                          actor=created_by)
-            result = {"filename": info.filename, "size": info.size, "sha256": info.sha256}
-            if then is not None:
-                ctx.progress(1.0, "bundling")
-                result.update(then(info))
             return result
     return work
+
+
+def _withdraw(app: Flask, info: PackageInfo, result: dict) -> None:
+    """Remove a package cancelled after it was written, and its ticket's bundle with it."""
+    info.path.unlink(missing_ok=True)
+    if "ticket_id" in result:
+        from webui.support import tickets
+
+        tickets.withdraw_bundle(app, result["ticket_id"])
+
+
+def prune_packages(app: Flask, made: str | None = None) -> list[Path]:
+    """Keep the newest ``SUPPORT_KEEP`` packages, dated by their job's finish time.
+
+    ``made`` (the package just written, whose job is not finished yet) and packages a ticket
+    is bundling right now are never removed. The entries of removed packages go with them, so
+    a later package that gets a freed name is never taken for an old one.
+    """
+    conn = db.connect(db.path_for(app))
+    try:
+        rows = conn.execute("SELECT json_extract(result, '$.filename') AS filename, finished_at "
+                            "FROM jobs WHERE kind = ? AND state = 'succeeded' "
+                            "ORDER BY finished_at", (KIND,)).fetchall()
+        bundling = conn.execute(
+            "SELECT json_extract(j.result, '$.filename') FROM support_tickets t "
+            "JOIN jobs j ON j.id = t.package_job WHERE t.state = 'waiting'").fetchall()
+        made_at = {r["filename"]: r["finished_at"] for r in rows}
+        protect = {r[0] for r in bundling} | {made}
+        removed = prune(package_dir(app), app.config["SUPPORT_KEEP"], made_at, protect - {None})
+        conn.executemany("DELETE FROM jobs WHERE kind = ? AND state = 'succeeded' AND "
+                         "json_extract(result, '$.filename') = ?",
+                         [(KIND, path.name) for path in removed])
+    finally:
+        conn.close()
+    return removed
 
 
 def file_in(directory: Path, name: str | None) -> Path | None:
@@ -366,7 +435,7 @@ def console_package(app: Flask, out: str | Path | None = None,
     try:
         if directory.resolve() == package_dir(app).resolve():
             _record_console_package(conn, info, options)
-            prune(directory, app.config["SUPPORT_KEEP"])
+            prune_packages(app, info.filename)
         audit.record("support_package_create", info.filename, "success",
                      {"path": str(info.path), "size": info.size, **options_dict(options)},
                      actor="console", conn=conn)

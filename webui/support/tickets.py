@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Flask
 
-from diagnostics.collect.archive import file_sha256
+from diagnostics.collect.archive import file_sha256, package_filename
 from webui import audit, db, jobs
 from webui.support import service, upload, usb
 
@@ -240,6 +240,8 @@ def create(app: Flask, conn: sqlite3.Connection, details: dict[str, str], create
     Raises ``InsufficientSpace`` or ``JobConflict`` when a new package cannot start, and
     :class:`TicketError` when the bundle cannot be written.
     """
+    if package is None:
+        service.ensure_space(app)  # refused before anything is written
     ticket_id = secrets.token_hex(8)
     conn.execute("INSERT INTO support_tickets(id, created_at, created_by, details, state) "
                  "VALUES (?, ?, ?, ?, 'waiting')",
@@ -288,7 +290,8 @@ def _bundle(app: Flask, conn: sqlite3.Connection, ticket_id: str, package_path: 
     directory = ticket_dir(app)
     directory.mkdir(parents=True, exist_ok=True)
     when = dt.datetime.now(dt.UTC)
-    name = _free_name(directory, f"{PREFIX}{app.config['DEVICE_NAME']}-{when:%Y%m%dT%H%M%SZ}")
+    name = _free_name(directory, package_filename(app.config["DEVICE_NAME"], when,
+                                                  PREFIX).removesuffix(".zip"))
     document = {
         "format": 1, "ticket_id": ticket_id, "device": app.config["DEVICE_NAME"],
         "software_version": app.config["VERSION"], "created_at": service.iso(row["created_at"]),
@@ -323,15 +326,31 @@ def _bundle(app: Flask, conn: sqlite3.Connection, ticket_id: str, package_path: 
     conn.execute("UPDATE support_tickets SET state = 'ready', bundle = ?, bundle_size = ?, "
                  "bundle_sha256 = ?, error = NULL WHERE id = ?",
                  (name, final.stat().st_size, file_sha256(final), ticket_id))
-    _prune(directory, app.config["SUPPORT_KEEP"])
+    _prune(directory, app.config["SUPPORT_KEEP"], name)
     return name
 
 
-def _prune(directory: Path, keep: int) -> None:
-    """Keep the newest ``keep`` bundles: each holds a whole package, so they add up."""
-    bundles = sorted(directory.glob(f"{PREFIX}*.zip"), key=lambda p: (p.stat().st_mtime, p.name))
-    for path in bundles[:max(0, len(bundles) - keep)]:
-        path.unlink(missing_ok=True)
+def withdraw_bundle(app: Flask, ticket_id: str) -> None:
+    """The ticket's package was cancelled after its bundle was made: remove the bundle."""
+    conn = db.connect(db.path_for(app))
+    try:
+        row = conn.execute("SELECT bundle FROM support_tickets WHERE id = ?",
+                           (ticket_id,)).fetchone()
+        if row is not None and row["bundle"]:
+            (ticket_dir(app) / row["bundle"]).unlink(missing_ok=True)
+        _fail(conn, ticket_id, "The support package for this ticket was cancelled.")
+    finally:
+        conn.close()
+
+
+def _prune(directory: Path, keep: int, made: str) -> None:
+    """Keep the newest ``keep`` bundles (each holds a whole package, so they add up), never
+    the one just made; dated by their files, as same-second names do not sort by time."""
+    bundles = sorted(directory.glob(f"{PREFIX}*.zip"), key=lambda p: p.stat().st_mtime,
+                     reverse=True)
+    for path in bundles[keep:]:
+        if path.name != made:
+            path.unlink(missing_ok=True)
 
 
 def _free_name(directory: Path, stem: str) -> str:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from webui.downloads import content_disposition
+
 if TYPE_CHECKING:
     import requests
 
@@ -69,7 +71,7 @@ def upload_bundle(path: Path, url: str, *, ca_file: str | None = None, ticket_id
     check_endpoint(url, ca_file)
     headers = {"Content-Type": "application/zip", "X-Support-Ticket": ticket_id,
                "X-Device-Name": device,
-               "Content-Disposition": f'attachment; filename="{path.name}"'}
+               "Content-Disposition": content_disposition(path.name)}
     import requests
 
     http = session()

@@ -10,6 +10,7 @@ from diagnostics.collect import InsufficientSpace
 from webui import audit, db
 from webui.access import admin_required
 from webui.connectivity import allows, current_mode
+from webui.downloads import content_disposition
 from webui.htmx import is_htmx, redirect_to, render
 from webui.jobs import JobConflict
 from webui.support import bp, service, tickets, upload, usb
@@ -20,8 +21,8 @@ POLL_DONE = 286  # htmx stops polling on this status
 
 def send_download(path: Path, action: str, target: str) -> Response:
     """Stream a file as an attachment with its name and length, and audit the download."""
-    response = send_file(path, mimetype="application/zip", as_attachment=True,
-                         download_name=path.name, conditional=False, max_age=0)
+    response = send_file(path, mimetype="application/zip", conditional=False, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(path.name)
     audit.record(action, target, detail={"file": path.name, "size": path.stat().st_size})
     return response
 
@@ -67,7 +68,7 @@ def create_package():
     try:
         service.start(current_app._get_current_object(), form.options, current_user.actor)
     except InsufficientSpace as exc:
-        audit.record("support_package_create", None, "refused", str(exc))
+        service.record_refusal("support_package_create", str(exc))
         return _page(form=form, error=str(exc), status=507)
     except JobConflict:
         return _page(form=form, error="A support package is already being made. Wait for it "
@@ -159,7 +160,7 @@ def create_ticket():
     except tickets.TicketError as exc:
         error, status = str(exc), 503
     if error is not None:
-        audit.record("support_ticket_create", None, "failure", error)
+        service.record_refusal("support_ticket_create", error)
         return render_template("support/ticket_form.html", form=form, error=error), status
     audit.record("support_ticket_create", ticket.id,
                  detail={"summary": ticket.details["summary"], "package": ticket.package_job})
