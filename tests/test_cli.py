@@ -1,5 +1,6 @@
 """The ``edge-webui`` console command, run as a real process with WEBUI_* settings."""
 
+import datetime as dt
 import os
 import stat
 import subprocess
@@ -125,3 +126,74 @@ def test_support_package_from_the_console(instance, tmp_path):
 
 def test_database_is_private(instance):
     assert stat.S_IMODE((instance / "webui.db").stat().st_mode) == 0o600
+
+
+def certificate(instance) -> x509.Certificate:
+    return x509.load_pem_x509_certificate((instance / "tls" / "cert.pem").read_bytes())
+
+
+def write_certificate(instance, days_left: float, organization: str = "edge-webui") -> None:
+    """Replace the instance's certificate by a self-signed one that expires in ``days_left``."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "edge-cli"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=400))
+            .not_valid_after(now + dt.timedelta(days=days_left)).sign(key, hashes.SHA256()))
+    (instance / "tls" / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (instance / "tls" / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+
+
+def test_certificate_is_what_browsers_accept(instance):
+    cert = certificate(instance)
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc <= dt.timedelta(days=397)
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical and usage.value.digital_signature
+    assert not (usage.value.key_cert_sign or usage.value.crl_sign or usage.value.key_encipherment)
+    extended = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(extended) == [x509.ExtendedKeyUsageOID.SERVER_AUTH]
+    subject_key = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert subject_key == x509.SubjectKeyIdentifier.from_public_key(cert.public_key())
+    authority_key = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert authority_key.key_identifier == subject_key.digest
+
+
+@pytest.mark.parametrize("days_left", [29, -3])
+def test_init_renews_a_certificate_that_expires_soon_or_has_expired(tmp_path, days_left):
+    instance = tmp_path / "instance"
+    assert run(instance, "init").returncode == 0
+    write_certificate(instance, days_left)
+    result = run(instance, "init")
+    assert result.returncode == 0, result.stderr
+    assert "Renewed the self-signed TLS certificate" in result.stdout
+    left = certificate(instance).not_valid_after_utc - dt.datetime.now(dt.UTC)
+    assert left > dt.timedelta(days=390)
+
+
+def test_init_leaves_a_good_certificate_alone(tmp_path):
+    instance = tmp_path / "instance"
+    assert run(instance, "init").returncode == 0
+    write_certificate(instance, 31)
+    before = (instance / "tls" / "cert.pem").read_bytes()
+    result = run(instance, "init")
+    assert result.returncode == 0 and "certificate" not in result.stdout
+    assert (instance / "tls" / "cert.pem").read_bytes() == before
+
+
+def test_init_never_replaces_an_admins_own_certificate(tmp_path):
+    instance = tmp_path / "instance"
+    assert run(instance, "init").returncode == 0
+    write_certificate(instance, 10, organization="Branch Office IT")
+    before = (instance / "tls" / "cert.pem").read_bytes()
+    result = run(instance, "init")
+    assert result.returncode == 0
+    assert "not made by edge-webui" in result.stderr
+    assert (instance / "tls" / "cert.pem").read_bytes() == before

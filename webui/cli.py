@@ -26,9 +26,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     cfg = app.config
     inst = Path(cfg["INSTANCE"])
     cert, key = Path(cfg["TLS_CERT"]), Path(cfg["TLS_KEY"])
-    if cfg["TLS"] and not (cert.exists() and key.exists()):
-        instance.make_certificate(cert, key, cfg["DEVICE_NAME"])
-        print(f"Created a self-signed TLS certificate for {cfg['DEVICE_NAME']}: {cert}")
+    if cfg["TLS"]:
+        _ensure_certificate(cert, key, cfg["DEVICE_NAME"])
     password_file = inst / instance.INITIAL_PASSWORD
     with app.app_context():
         conn = db.get_db()
@@ -47,6 +46,23 @@ def cmd_init(args: argparse.Namespace) -> int:
             print(f"Instance ready in {inst}. Accounts exist; "
                   "`edge-webui set-password --user NAME` resets a password.")
     return 0
+
+
+def _ensure_certificate(cert: Path, key: Path, device_name: str) -> None:
+    """Make the self-signed certificate when it is missing or due; leave a good one alone."""
+    from webui import instance
+
+    state, expires = instance.certificate_state(cert)
+    if state == "foreign":
+        print(f"edge-webui: the TLS certificate {cert} expires on {expires:%Y-%m-%d}; it was "
+              "not made by edge-webui, so renew it where it came from", file=sys.stderr)
+        return
+    if state == "good" and key.exists():
+        return
+    instance.make_certificate(cert, key, device_name)
+    verb = {"missing": "Created", "expiring": "Renewed"}.get(state, "Replaced")
+    print(f"{verb} the self-signed TLS certificate for {device_name}: {cert} "
+          f"(valid {instance.CERTIFICATE_DAYS} days)")
 
 
 def _show_setup_password(password: str, path: Path) -> None:

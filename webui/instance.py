@@ -8,6 +8,11 @@ import os
 import secrets
 from pathlib import Path
 
+# Browsers refuse server certificates valid for longer than 398 days.
+CERTIFICATE_DAYS = 397
+RENEW_WITHIN_DAYS = 30
+CERTIFICATE_ORG = "edge-webui"
+
 # File names in the instance directory, not secrets themselves.
 INITIAL_PASSWORD = "initial-password"  # noqa: S105
 SECRET_KEY = "secret-key"  # noqa: S105
@@ -60,7 +65,7 @@ def secret_key(instance: Path) -> bytes:
 
 
 def make_certificate(cert_path: Path, key_path: Path, device_name: str) -> None:
-    """A self-signed certificate for the device name, localhost and 127.0.0.1 (825 days)."""
+    """A self-signed certificate for the device name, localhost and loopback (397 days)."""
     # Imported here: the running service never needs them, and they cost memory.
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -69,8 +74,9 @@ def make_certificate(cert_path: Path, key_path: Path, device_name: str) -> None:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_name),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "edge-webui")])
-    now = dt.datetime.now(dt.UTC)
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, CERTIFICATE_ORG)])
+    # Backdated a little for clocks that lag; the lifetime counts from that start.
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     names = {device_name, "localhost"}
     san = x509.SubjectAlternativeName(
         [x509.DNSName(n) for n in sorted(names)]
@@ -78,11 +84,16 @@ def make_certificate(cert_path: Path, key_path: Path, device_name: str) -> None:
            x509.IPAddress(ipaddress.ip_address("::1"))])
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=825))
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=CERTIFICATE_DAYS))
             .add_extension(san, critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_signature_only(), critical=True)
             .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
                            critical=False)
             .sign(key, hashes.SHA256()))
     ensure_dir(cert_path.parent)
@@ -91,6 +102,39 @@ def make_certificate(cert_path: Path, key_path: Path, device_name: str) -> None:
                                               serialization.PrivateFormat.PKCS8,
                                               serialization.NoEncryption()))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _signature_only():
+    from cryptography import x509
+
+    # An ECDSA key only signs the TLS handshake: no encipherment, no certificate signing.
+    return x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                         crl_sign=False, encipher_only=False, decipher_only=False)
+
+
+def certificate_state(cert_path: Path) -> tuple[str, dt.datetime | None]:
+    """Whether ``edge-webui init`` should make the certificate anew, and when it expires.
+
+    Answers ``missing``, ``unreadable``, ``good``, ``expiring`` (ours, within 30 days of
+    expiry or past it) or ``foreign`` (expiring, but not made here: an admin's own certificate
+    is never replaced).
+    """
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except FileNotFoundError:
+        return "missing", None
+    except (OSError, ValueError):
+        return "unreadable", None
+    expires = cert.not_valid_after_utc
+    if expires - dt.datetime.now(dt.UTC) > dt.timedelta(days=RENEW_WITHIN_DAYS):
+        return "good", expires
+    orgs = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    ours = cert.issuer == cert.subject and orgs == [CERTIFICATE_ORG]
+    return ("expiring" if ours else "foreign"), expires
 
 
 def setup_password() -> str:

@@ -90,9 +90,30 @@ def _gate():
     return None
 
 
+# Every browser feature the UI does not use is denied to it and to anything it might embed.
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "autoplay", "camera", "clipboard-read", "clipboard-write",
+    "display-capture", "encrypted-media", "fullscreen", "gamepad", "geolocation", "gyroscope",
+    "hid", "identity-credentials-get", "idle-detection", "local-fonts", "magnetometer",
+    "microphone", "midi", "otp-credentials", "payment", "picture-in-picture",
+    "publickey-credentials-create", "publickey-credentials-get", "screen-wake-lock", "serial",
+    "storage-access", "usb", "window-management", "xr-spatial-tracking"))
+
 BASE_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
                 ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"),
-                ("Cross-Origin-Opener-Policy", "same-origin"))
+                ("Cross-Origin-Opener-Policy", "same-origin"),
+                ("Cross-Origin-Resource-Policy", "same-origin"),
+                ("Permissions-Policy", PERMISSIONS_POLICY))
+# Never cached besides signed-in pages: the sign-in form (it carries a CSRF token) and any 401.
+NO_STORE_ENDPOINTS = {"auth.sign_in"}
+
+
+def _no_store(response) -> bool:
+    if request.endpoint in NO_STORE_ENDPOINTS or response.status_code == 401:
+        return True
+    # Public answers (/healthz above all) never look up a session: they never wait on the
+    # database.
+    return not _view_is_public() and current_user.is_authenticated
 
 
 def _headers(response):
@@ -100,9 +121,7 @@ def _headers(response):
     headers.extend(BASE_HEADERS)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    # Public answers (/healthz above all) never look up a session: they never wait on the
-    # database.
-    if not _view_is_public() and current_user.is_authenticated:
+    if _no_store(response):
         headers.setdefault("Cache-Control", "no-store")
     if is_htmx():
         headers.add("Vary", "HX-Request")

@@ -1,10 +1,13 @@
-"""Failed sign-ins: after a threshold per account or client address, a growing delay.
+"""Failed sign-ins: after a threshold, a growing delay.
 
-Kept in SQLite so a restart does not reset an attacker's count.
+A browser with a valid device cookie is counted on its own (its nonce); every other client is
+counted per account and per client address. Kept in SQLite so a restart does not reset an
+attacker's count.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 
 from flask import current_app
@@ -15,26 +18,29 @@ BASE_DELAY = 30
 MAX_DELAY = 15 * 60
 
 
-def _keys(username: str, client_addr: str | None) -> list[str]:
+def keys(username: str, client_addr: str | None, device_nonce: str | None = None) -> list[str]:
+    """The counters a sign-in attempt is throttled by."""
+    if device_nonce:
+        return [f"device:{device_nonce}"]
     return [f"user:{username.lower()}", f"addr:{client_addr or 'unknown'}"]
 
 
-def locked_until(conn: sqlite3.Connection, username: str, client_addr: str | None) -> float:
+def locked_until(conn: sqlite3.Connection, counters: list[str]) -> float:
     """The time before which sign-in is refused (0 when it is allowed now)."""
-    keys = _keys(username, client_addr)
-    marks = ",".join("?" * len(keys))
+    marks = ",".join("?" * len(counters))
     row = conn.execute(
-        f"SELECT max(locked_until) FROM sign_in_failures WHERE key IN ({marks})", keys).fetchone()
+        f"SELECT max(locked_until) FROM sign_in_failures WHERE key IN ({marks})",
+        counters).fetchone()
     until = row[0] or 0
     return until if until > db.now() else 0
 
 
-def record_failure(conn: sqlite3.Connection, username: str, client_addr: str | None) -> float:
+def record_failure(conn: sqlite3.Connection, counters: list[str]) -> float:
     """Count a failure; answers the new lock time (0 when still under the threshold)."""
     threshold = current_app.config["LOCKOUT_THRESHOLD"]
     now = db.now()
     longest = 0.0
-    for key in _keys(username, client_addr):
+    for key in counters:
         row = conn.execute("SELECT failures FROM sign_in_failures WHERE key = ?", (key,)).fetchone()
         failures = (row["failures"] if row else 0) + 1
         until = 0.0
@@ -49,6 +55,11 @@ def record_failure(conn: sqlite3.Connection, username: str, client_addr: str | N
     return longest
 
 
-def clear(conn: sqlite3.Connection, username: str, client_addr: str | None) -> None:
-    keys = _keys(username, client_addr)
-    conn.execute(f"DELETE FROM sign_in_failures WHERE key IN ({','.join('?' * len(keys))})", keys)
+def clear(conn: sqlite3.Connection, counters: list[str]) -> None:
+    marks = ",".join("?" * len(counters))
+    conn.execute(f"DELETE FROM sign_in_failures WHERE key IN ({marks})", counters)
+
+
+def retry_after(until: float) -> int:
+    """Whole seconds until ``until``, for a ``Retry-After`` header (at least 1)."""
+    return max(1, math.ceil(until - db.now()))

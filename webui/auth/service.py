@@ -20,8 +20,10 @@ class SignInOutcome:
 
 
 def sign_in(conn: sqlite3.Connection, username: str, password: str,
-            client_addr: str | None) -> SignInOutcome:
-    until = lockout.locked_until(conn, username, client_addr)
+            client_addr: str | None, device_nonce: str | None = None) -> SignInOutcome:
+    """Check a password, throttled by the device cookie's nonce when the browser has one."""
+    counters = lockout.keys(username, client_addr, device_nonce)
+    until = lockout.locked_until(conn, counters)
     if until:
         audit.record("sign_in", username, "refused", "locked out", actor=username, conn=conn)
         return SignInOutcome(error="Too many failed sign-ins.", retry_at=until)
@@ -29,15 +31,16 @@ def sign_in(conn: sqlite3.Connection, username: str, password: str,
     if row is None:
         passwords.check_dummy(password)
     if row is None or not passwords.verify_password(row["password_hash"], password):
-        until = lockout.record_failure(conn, username, client_addr)
+        until = lockout.record_failure(conn, counters)
         audit.record("sign_in", username, "failure", "wrong user name or password",
                      actor=username, conn=conn)
         if until:
-            audit.record("lockout", username, "locked", {"until": until}, actor=username,
-                         conn=conn)
+            audit.record("lockout", username, "locked",
+                         {"until": until, "client": "known device" if device_nonce else "unknown"},
+                         actor=username, conn=conn)
             return SignInOutcome(error="Too many failed sign-ins.", retry_at=until)
         return SignInOutcome(error="Wrong user name or password.")
-    lockout.clear(conn, username, client_addr)
+    lockout.clear(conn, counters)
     session_id = sessions.start(conn, row["id"], client_addr)
     audit.record("sign_in", row["username"], "success", actor=row["username"], conn=conn)
     return SignInOutcome(session_id=session_id)

@@ -2,15 +2,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from webui import audit, db
 from webui.access import public
-from webui.auth import bp, service, sessions
+from webui.auth import bp, devices, lockout, service, sessions
 from webui.auth.forms import ChangePasswordForm, SignInForm
 from webui.auth.users import FIRST_ACCOUNT
+from webui.errors import problem
 from webui.htmx import redirect_to
+
+# Sign-out empties the browser's cache and storage; its cookies stay, because the device
+# cookie must outlive the session (the session cookie is ended by the server).
+CLEAR_ON_SIGN_OUT = '"cache", "storage"'
 
 
 def _safe_next(target: str | None) -> str:
@@ -37,20 +42,36 @@ def sign_in():
     error = retry_at = None
     status = 200
     if form.validate_on_submit():
-        outcome = service.sign_in(db.get_db(), form.username.data.strip(), form.password.data,
-                                  request.remote_addr)
+        username = form.username.data.strip()
+        outcome = service.sign_in(db.get_db(), username, form.password.data,
+                                  request.remote_addr, devices.nonce_for(username))
         if outcome.session_id:
             _begin(outcome.session_id)
-            return redirect(_safe_next(request.args.get("next")), code=303)
+            response = redirect(_safe_next(request.args.get("next")), code=303)
+            devices.issue(response, current_user.username)
+            return response
         error, retry_at, status = outcome.error, outcome.retry_at, 401
         if retry_at:
-            status = 429
+            return _refused(form, error, retry_at)
     elif request.method == "POST":
         status = 422
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("dashboard.overview"))
-    return render_template("auth/sign_in.html", form=form, error=error, retry_at=retry_at,
+    return render_template("auth/sign_in.html", form=form, error=error,
                            first_account=FIRST_ACCOUNT), status
+
+
+def _refused(form: SignInForm, error: str, retry_at: float):
+    """429 with ``Retry-After``: a problem document for scripts, the sign-in page for people."""
+    seconds = lockout.retry_after(retry_at)
+    if request.accept_mimetypes.best == "application/json":
+        response = problem(429, f"{error} Try again in {seconds} s.", retry_after=seconds)
+    else:
+        response = make_response(render_template(
+            "auth/sign_in.html", form=form, error=error, retry_at=retry_at,
+            retry_seconds=seconds, first_account=FIRST_ACCOUNT), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -60,7 +81,9 @@ def sign_out():
     logout_user()
     session.clear()
     flash("You are signed out. Every session of this account has ended.", "info")
-    return redirect_to(url_for("auth.sign_in"))
+    response = redirect_to(url_for("auth.sign_in"))
+    response.headers["Clear-Site-Data"] = CLEAR_ON_SIGN_OUT
+    return response
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
