@@ -37,7 +37,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = (config or {}).get("MAX_CONTENT_LENGTH", 1 << 20)
     app.config["VERSION"] = __version__
 
-    from webui import connectivity, db, errors, instance, jobs, power, security, templating
+    from webui import connectivity, db, errors, instance, jobs, limits, power, security, templating
+
+    # Before any blueprint: rules bind their converters when they are added.
+    app.url_map.converters["int"] = limits.RowNumberConverter
+    app.json = limits.BoundedJSONProvider(app)
 
     instance_dir = instance.ensure_dir(Path(app.config["INSTANCE"]))
     app.secret_key = instance.secret_key(instance_dir)
