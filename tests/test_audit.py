@@ -1,6 +1,8 @@
 import csv
 import io
 
+import pytest
+
 from webui import audit, db
 
 
@@ -59,3 +61,39 @@ def test_api_audit_lists_entries(client, auth):
     auth.sign_in()
     body = client.get("/api/v1/audit?action=sign_in").get_json()
     assert body["total"] == 1 and body["entries"][0]["actor"] == "admin"
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("offset=99999999999999999999", "offset"),
+    ("offset=9223372036854775808", "offset"),
+    ("offset=-1", "offset"),
+    ("offset=ten", "offset"),
+    ("limit=0", "limit"),
+    ("limit=1001", "limit"),
+    ("limit=99999999999999999999", "limit"),
+    ("limit=-5", "limit"),
+])
+def test_api_audit_paging_out_of_range_names_the_parameter(client, auth, query, field):
+    auth.sign_in_viewer()
+    response = client.get(f"/api/v1/audit?{query}")
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"][0]["field"] == field
+
+
+def test_api_audit_pages_through_entries(app, client, auth):
+    with app.app_context():
+        for n in range(5):
+            audit.record("power_request", f"target-{n}", actor="alice")
+    auth.sign_in_viewer()
+    body = client.get("/api/v1/audit?user=alice&limit=2&offset=1").get_json()
+    assert body["total"] == 5
+    assert [e["target"] for e in body["entries"]] == ["target-3", "target-2"]
+    far = client.get("/api/v1/audit?user=alice&offset=9223372036854775807").get_json()
+    assert far["total"] == 5 and far["entries"] == []
+
+
+def test_audit_page_number_beyond_64_bits_is_an_ordinary_page(client, auth):
+    auth.sign_in_viewer()
+    response = client.get("/audit?page=99999999999999999999")
+    assert response.status_code == 200

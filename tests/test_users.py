@@ -147,3 +147,38 @@ def test_openapi_describes_every_api_route(app, client, auth):
             assert path in document["paths"], rule.rule
     status = document["paths"]["/api/v1/status"]["get"]
     assert status["summary"].startswith("Device name")
+
+
+HUGE_IDS = ["99999999999999999999", "9223372036854775808", "9" * 5000]
+
+
+@pytest.mark.parametrize("user_id", HUGE_IDS)
+@pytest.mark.parametrize("action", ["role", "reset", "delete"])
+def test_a_user_id_beyond_64_bits_is_not_found(client, auth, action, user_id):
+    auth.sign_in()
+    response = auth.post(f"/users/{user_id}/{action}", {"role": "viewer"})
+    assert response.status_code == 404
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("token_id", [*HUGE_IDS, "-1"])
+def test_a_token_id_beyond_64_bits_or_negative_is_not_found(client, auth, token_id):
+    auth.sign_in()
+    assert auth.post(f"/users/tokens/{token_id}/revoke").status_code == 404
+    response = auth.api("DELETE", f"/api/v1/tokens/{token_id}")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_the_largest_64_bit_id_is_an_ordinary_unknown_user(client, auth):
+    auth.sign_in()
+    response = auth.post("/users/9223372036854775807/role", {"role": "viewer"})
+    assert response.status_code == 404
+    assert "No such user." in response.get_data(as_text=True)
+
+
+def test_openapi_bounds_integer_path_ids_to_64_bits(client, auth):
+    auth.sign_in_viewer()
+    document = client.get("/api/v1/openapi.json").get_json()
+    parameter = document["paths"]["/api/v1/tokens/{token_id}"]["delete"]["parameters"][0]
+    assert parameter["schema"] == {"type": "integer", "minimum": 0,
+                                   "maximum": 9223372036854775807}

@@ -44,11 +44,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance,
         jobs,
         last_seen,
+        limits,
         power,
         security,
         storage,
         templating,
     )
+
+    # Before any blueprint: rules bind their converters when they are added.
+    app.url_map.converters["int"] = limits.RowNumberConverter
+    app.json = limits.BoundedJSONProvider(app)
 
     instance_dir = Path(app.config["INSTANCE"])
     instance.check_writable(instance_dir)

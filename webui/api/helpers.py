@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, request
+from flask import abort, current_app, request
 from flask_login import current_user
 
 from webui.errors import ProblemError
+from webui.limits import MAX_ROW_NUMBER, InvalidText, JSONTooDeep, whole_number
 
 
 class FieldError(ProblemError):
@@ -19,13 +20,31 @@ class FieldError(ProblemError):
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or 400/415 with a clear detail."""
+    """The request's JSON object, or 400/413/415/422 with a clear detail."""
     if not request.is_json:
         abort(415, description="Send the body as application/json.")
-    data = request.get_json(silent=True)
+    try:
+        data = current_app.json.loads(request.get_data(cache=True))
+    except JSONTooDeep as exc:
+        abort(400, description=f"The body must have {exc.rule}.")
+    except InvalidText as exc:
+        raise FieldError(exc.field, exc.rule) from None
+    except ValueError:
+        data = None
     if not isinstance(data, dict):
         abort(400, description="The body must be a JSON object.")
     return data
+
+
+def query_number(name: str, default: int, low: int = 0, high: int = MAX_ROW_NUMBER) -> int:
+    """A whole-number query parameter within ``low``–``high``; 422 naming it otherwise."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    number = whole_number(text, low, high)
+    if number is None:
+        raise FieldError(name, f"a whole number from {low} to {high}")
+    return number
 
 
 def require_admin() -> None:

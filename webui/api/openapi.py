@@ -10,8 +10,11 @@ import re
 
 from flask import Flask
 
+from webui.limits import MAX_ROW_NUMBER
+
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-TYPES = {"int": {"type": "integer"}, "float": {"type": "number"}}
+TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_NUMBER},
+         "float": {"type": "number"}}
 PROBLEM = {"description": "Error", "content": {"application/problem+json": {
     "schema": {"$ref": "#/components/schemas/Problem"}}}}
 

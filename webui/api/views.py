@@ -8,7 +8,7 @@ from flask_login import current_user
 from diagnostics.hardware import inventory as hardware_inventory
 from webui import audit, db
 from webui.api import bp, openapi
-from webui.api.helpers import FieldError, json_body, require_admin
+from webui.api.helpers import FieldError, json_body, query_number, require_admin
 from webui.audit.views import filters_from
 from webui.auth import tokens, users
 from webui.dashboard import service as dashboard
@@ -93,13 +93,17 @@ def list_users():
 
 @bp.route("/audit")
 def audit_log():
-    """Audit entries, newest first; filters ``user``, ``action``, ``from``, ``to`` (dates)."""
+    """Audit entries, newest first; filters ``user``, ``action``, ``from``, ``to`` (dates).
+
+    Paged by ``limit`` (1–1000, default 100) and ``offset`` (default 0); 422 names a parameter
+    out of range.
+    """
     filters, errors = filters_from(request.args)
     if errors:
         field, rule = next(iter(errors.items()))
         raise FieldError(field, rule)
-    limit = max(1, min(request.args.get("limit", 100, type=int) or 100, 1000))
-    offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    limit = query_number("limit", 100, 1, 1000)
+    offset = query_number("offset", 0)
     total, rows = audit.service.query(db.get_db(), **filters, limit=limit, offset=offset)
     entries = []
     for row in rows:
