@@ -78,9 +78,16 @@ def session_cookie(server) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
+def wrk_missing(section: str) -> str | None:
+    """The section's text when ``wrk``, which makes the load, is not installed."""
+    if shutil.which("wrk") is not None:
+        return None
+    return f"## {section}\n\nNot measured: `wrk` is not installed (`apt-get install wrk`)."
+
+
 def run() -> str:
-    if shutil.which("wrk") is None:
-        return "## Web service\n\nNot measured: `wrk` is not installed (`apt-get install wrk`)."
+    if missing := wrk_missing("Web service"):
+        return missing
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         script = tmp_path / "p95.lua"

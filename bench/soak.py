@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.http import REPO, session_cookie, verdict  # it also puts tests/ on the path
+from bench.http import REPO, session_cookie, verdict, wrk_missing  # it also puts tests/ on the path
 
 from e2e_support import start_server
 
@@ -104,27 +104,30 @@ def first_copy_log(server, token: str) -> str:
 
 
 def run() -> str:
-    if shutil.which("wrk") is None:
-        return "## Soak\n\nNot measured: `wrk` is not installed (`apt-get install wrk`)."
+    if missing := wrk_missing("Soak"):
+        return missing
     with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        root = tmp_path / "copylogs"
-        shutil.copytree(COPY_LOGS, root)
-        server = start_server(tmp_path, env_extra={"WEBUI_COPYLOG_ROOTS": str(root)})
-        try:
-            token = server.cli("token", "create", "--name", "soak").stdout.strip()
-            script = tmp_path / "mix.lua"
-            script.write_text(mix_script(session_cookie(server), token,
-                                         first_copy_log(server, token)))
-            cold_rss = worker_rss(server.process.pid)
-            wrk(server.url + "/", WARM_UP_SECONDS, script)
-            start_rss = worker_rss(server.process.pid)
-            rounds, samples = [], [start_rss]
-            for _ in range(ROUNDS):
-                rounds.append(wrk(server.url + "/", SECONDS // ROUNDS, script))
-                samples.append(worker_rss(server.process.pid))
-        finally:
-            server.stop()
+        return soak(Path(tmp))
+
+
+def soak(workdir: Path) -> str:
+    root = workdir / "copylogs"
+    shutil.copytree(COPY_LOGS, root)
+    server = start_server(workdir, env_extra={"WEBUI_COPYLOG_ROOTS": str(root)})
+    try:
+        token = server.cli("token", "create", "--name", "soak").stdout.strip()
+        script = workdir / "mix.lua"
+        script.write_text(mix_script(session_cookie(server), token,
+                                     first_copy_log(server, token)))
+        cold_rss = worker_rss(server.process.pid)
+        wrk(server.url + "/", WARM_UP_SECONDS, script)
+        start_rss = worker_rss(server.process.pid)
+        rounds, samples = [], [start_rss]
+        for _ in range(ROUNDS):
+            rounds.append(wrk(server.url + "/", SECONDS // ROUNDS, script))
+            samples.append(worker_rss(server.process.pid))
+    finally:
+        server.stop()
     return report(rounds, cold_rss, samples)
 
 

@@ -110,9 +110,6 @@ def test_ticket_routes_refuse_deep_nesting_and_lone_surrogates(app, auth):
         assert surrogate.get_json()["errors"][0]["field"] == "mount_point"
 
 
-@pytest.mark.xfail(strict=True, reason="webui/support/api.py copy_ticket_to_usb looks a "
-                                       "mount_point that is not a string up in a dict: "
-                                       "TypeError, 500")
 @pytest.mark.parametrize("mount_point", [["/media/usb"], {"path": "/media/usb"}])
 def test_usb_copy_refuses_a_mount_point_that_is_not_text(app, auth, monkeypatch, mount_point):
     monkeypatch.setattr(usb, "removable_drives", lambda: [])

@@ -144,7 +144,12 @@ def test_form_creates_a_package_and_the_list_shows_it(app, client, auth):
     auth.sign_in()
     response = auth.post(PAGE + "packages", {"collectors": ["system"], "since_hours": "6"})
     assert response.status_code == 303
-    package = finished(client, f"{API}/{service.packages(*_conn_dir(app))[0].id}")
+    conn, directory = _conn_dir(app)
+    try:
+        newest = service.packages(conn, directory)[0].id
+    finally:
+        conn.close()
+    package = finished(client, f"{API}/{newest}")
     assert package["options"]["since_hours"] == 6
     page = client.get(PAGE).get_data(as_text=True)
     assert package["filename"] in page and "Succeeded" in page

@@ -220,7 +220,9 @@ def copy_ticket_to_usb(ticket_id: str):
     require_admin()
     ticket = ticket_or_404(ticket_id)
     body = json_body()
-    drive = {d.mount_point: d for d in usb.removable_drives()}.get(body.get("mount_point"))
+    mount_point = body.get("mount_point")
+    drives = {d.mount_point: d for d in usb.removable_drives()}
+    drive = drives.get(mount_point) if isinstance(mount_point, str) else None
     if drive is None:
         raise FieldError("mount_point", "the mount point of a mounted USB drive "
                                         "(GET /api/v1/support/usb-drives)")
