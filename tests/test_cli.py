@@ -197,3 +197,22 @@ def test_init_never_replaces_an_admins_own_certificate(tmp_path):
     assert result.returncode == 0
     assert "not made by edge-webui" in result.stderr
     assert (instance / "tls" / "cert.pem").read_bytes() == before
+
+
+def test_set_password_lets_the_locked_out_laptop_sign_in_again(instance):
+    from webui import db
+    from webui.auth import lockout
+
+    conn = db.connect(instance / "webui.db")
+    try:
+        for key in lockout.keys("admin", "10.0.0.8"):
+            conn.execute("INSERT INTO sign_in_failures VALUES (?, 6, ?, ?)",
+                         (key, db.now(), db.now() + 900))
+        assert lockout.locked_until(conn, lockout.keys("admin", "10.0.0.8"))
+        done = run(instance, "set-password", "--user", "admin",
+                   input="sturdy pelican orchard 55 drum\n")
+        assert done.returncode == 0, done.stderr
+        # Neither the account nor the address the admin's laptop tried from is held back now.
+        assert not lockout.locked_until(conn, lockout.keys("admin", "10.0.0.8"))
+    finally:
+        conn.close()

@@ -113,9 +113,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
             users.create(conn, args.user, password, "administrator", must_change=False)
         else:
             users.set_password(conn, row["id"], password, must_change=False)
-        # Recovery from the console also lifts a sign-in lockout of the account.
-        conn.execute("DELETE FROM sign_in_failures WHERE key = ?", (f"user:{args.user.lower()}",))
-        del lockout
+        lockout.lift_for_console(conn, args.user)
         if args.user == users.FIRST_ACCOUNT:
             Path(app.config["INSTANCE"], "initial-password").unlink(missing_ok=True)
         audit.record("password_set", args.user, detail="from the console", actor="console",

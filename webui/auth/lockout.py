@@ -60,6 +60,13 @@ def clear(conn: sqlite3.Connection, counters: list[str]) -> None:
     conn.execute(f"DELETE FROM sign_in_failures WHERE key IN ({marks})", counters)
 
 
+def lift_for_console(conn: sqlite3.Connection, username: str) -> None:
+    """Recovery at the device's console: the account and every address and browser may try
+    again (whoever stands at the console is the admin)."""
+    conn.execute("DELETE FROM sign_in_failures WHERE key = ? OR key LIKE 'addr:%' "
+                 "OR key LIKE 'device:%'", (f"user:{username.lower()}",))
+
+
 def retry_after(until: float) -> int:
     """Whole seconds until ``until``, for a ``Retry-After`` header (at least 1)."""
     return max(1, math.ceil(until - db.now()))
