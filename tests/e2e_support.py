@@ -111,18 +111,19 @@ def start_server(base: Path, *, admin_password: str | None = E2E_ADMIN_PASSWORD,
     env.update({f"WEBUI_{name}": value for name, value in LOOPBACK_SETTINGS.items()})
     env.update({"WEBUI_INSTANCE": str(instance), "WEBUI_BIND": f"127.0.0.1:{port}",
                 "WEBUI_DEVICE_NAME": "edge-e2e", "WEBUI_THREADS": "8", **(env_extra or {})})
+    # Away from the checkout: gunicorn puts its working directory first on sys.path.
     init = subprocess.run([command, "init"], env=env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, cwd=base)
     assert init.returncode == 0, init.stderr
     setup_password = (instance / "initial-password").read_text().strip()
     if admin_password:
         done = subprocess.run([command, "set-password", "--user", "admin"], env=env,
                               input=admin_password + "\n", capture_output=True, text=True,
-                              timeout=60)
+                              timeout=60, cwd=base)
         assert done.returncode == 0, done.stderr
     log = base / "server.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([command, "serve"], env=env, stdout=out,
+        process = subprocess.Popen([command, "serve"], env=env, stdout=out, cwd=base,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     server = LiveServer(f"https://127.0.0.1:{port}", instance, env, process, log,
                         admin_password=admin_password, setup_password=setup_password,

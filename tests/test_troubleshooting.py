@@ -20,6 +20,7 @@ from diagnostics import probes as probe_modules
 from diagnostics.probes import PROBE_IDS
 from webui import db
 from webui.config import ConfigError
+from webui.config import load as load_config
 from webui.troubleshooting import service
 
 from conftest import AuthActions, finished, job_rows, make_app
@@ -472,11 +473,11 @@ def test_probe_settings_come_from_the_configuration(tmp_path):
     assert settings.connectivity_mode == "partially_disconnected"
 
 
-def test_probe_settings_defaults(app):
-    settings = service.probe_settings(app.config)
+def test_probe_settings_defaults(tmp_path):
+    settings = service.probe_settings(load_config({"INSTANCE": str(tmp_path)}, environ={}))
     assert settings.connectivity_mode == "fully_connected"
     assert settings.management_interface is None
-    assert settings.certificate_path is None  # TLS is off in tests
+    assert settings.certificate_path == str(tmp_path / "tls" / "cert.pem")
 
 
 def test_unusable_cloud_endpoint_stops_the_app_at_start_up(tmp_path):

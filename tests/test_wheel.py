@@ -29,17 +29,18 @@ def wheel_venv() -> Path:
     if not prepared or not (Path(prepared) / "bin" / "edge-webui").is_file():
         pytest.skip("no virtualenv with the installed wheel: `make wheel-venv` builds one "
                     "(it needs the package index) and `make test` names it in TEST_WHEEL_VENV")
-    return Path(prepared)
+    return Path(prepared).resolve()
 
 
-def test_installed_wheel_is_a_real_install_with_its_dependencies(wheel_venv):
+def test_installed_wheel_is_a_real_install_with_its_dependencies(wheel_venv, tmp_path):
     python = str(wheel_venv / "bin" / "python")
+    # Run away from the checkout, whose own webui/ would shadow the installed one.
     where = subprocess.run([python, "-c", WHERE_FROM], capture_output=True, text=True,
-                           timeout=60, check=True).stdout.split("\n")
+                           timeout=60, check=True, cwd=tmp_path).stdout.split("\n")
     assert Path(where[0]).is_relative_to(wheel_venv) and "site-packages" in where[0]
     assert where[1] == "True"  # templates travel inside the wheel
     checked = subprocess.run([python, "-m", "pip", "check"], capture_output=True, text=True,
-                             timeout=120)
+                             timeout=120, cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
