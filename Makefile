@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The wheel installed with its real dependencies into a fresh virtualenv (tests/test_wheel.py).
-WHEEL_VENV := $(VENV)-wheel
+WHEEL_VENV := build/$(notdir $(VENV))-wheel
 WHEEL_DIR := build/wheel-$(notdir $(VENV))
 # Debian 13's Python, when pyenv has it: the suite runs a second time with it.
 PYTHON_313 := $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python))
@@ -78,4 +78,4 @@ wheel-venv: $(STAMP)
 	$(WHEEL_VENV)/bin/pip install --quiet --disable-pip-version-check $(WHEEL_DIR)/*.whl
 
 clean:
-	rm -rf .venv .venv-wheel .venv-3.13 .venv-3.13-wheel build dist *.egg-info .pytest_cache
+	rm -rf .venv .venv-3.13 build dist *.egg-info .pytest_cache
