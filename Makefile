@@ -1,15 +1,21 @@
-# edge-webui — the two commands that matter: `make run` and `make test`.
+# edge-webui — the commands that matter: `make run`, `make check` and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The wheel installed with its real dependencies into a fresh virtualenv (tests/test_wheel.py).
+WHEEL_VENV := build/$(notdir $(VENV))-wheel
+WHEEL_DIR := build/wheel-$(notdir $(VENV))
+# Debian 13's Python, when pyenv has it: the suite runs a second time with it.
+PYTHON_313 := $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python))
+PYTEST := $(BIN)/pytest -q -rs -p no:cacheprovider
 
-.PHONY: run test lint bench system-deps clean wheel
+.PHONY: run test check suite lint bench system-deps clean wheel wheel-venv
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -29,9 +35,32 @@ system-deps:
 		fi; \
 	fi
 
-test: $(STAMP) system-deps
-	$(BIN)/ruff check .
-	$(BIN)/pytest -q -rs
+# Tests see only loopback: pytest runs in a new network namespace holding nothing but `lo`.
+# Everything that needs the package index (pip, apt-get) has run before, outside it.
+define offline
+@if [ "$$(id -u)" = 0 ] && command -v ip >/dev/null && unshare --net true 2>/dev/null; then \
+	EDGE_TEST_NETNS=loopback-only unshare --net sh -c 'ip link set lo up && exec "$$@"' sh $(1); \
+else \
+	echo "no network namespace (needs root, ip and unshare --net): tests use the host's network"; \
+	$(1); \
+fi
+endef
+
+# The whole suite (lint, unit, app, wheel and end-to-end tests), on every Python there is.
+test: lint
+	$(MAKE) --no-print-directory suite
+ifneq ($(PYTHON_313),)
+	$(MAKE) --no-print-directory suite PYTHON=$(PYTHON_313) VENV=.venv-3.13
+else
+	@echo "no Python 3.13 under pyenv: the suite ran with $$($(PYTHON) --version) only"
+endif
+
+suite: $(STAMP) system-deps wheel-venv
+	$(call offline,env TEST_WHEEL_VENV=$(WHEEL_VENV) $(PYTEST))
+
+# The quick inner loop: lint, unit and app tests; no browser, no wheel; one Python.
+check: lint
+	$(call offline,$(PYTEST) -m "not e2e")
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,5 +71,11 @@ bench: $(STAMP)
 wheel: $(STAMP)
 	$(BIN)/python -m build --wheel --outdir dist .
 
+wheel-venv: $(STAMP)
+	rm -rf $(WHEEL_VENV) $(WHEEL_DIR)
+	$(BIN)/python -m build --wheel --outdir $(WHEEL_DIR) . >/dev/null
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install --quiet --disable-pip-version-check $(WHEEL_DIR)/*.whl
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf .venv .venv-3.13 build dist *.egg-info .pytest_cache

@@ -1,15 +1,24 @@
-"""Shared fixtures: an app on a temporary instance, a client, and sign-in helpers."""
+"""Shared fixtures: an app on a temporary instance, a client, sign-in helpers, job polling."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
 
 import pytest
 
 from webui import create_app, db
 from webui.auth import users
 
-from e2e_support import browser, browser_page, live_server  # noqa: F401
+from e2e_support import (  # noqa: F401
+    LOOPBACK_SETTINGS,
+    browser,
+    browser_page,
+    live_server,
+    loopback_apt_sources,
+    without_webui_settings,
+)
 
 ADMIN_PASSWORD = "correct horse battery staple 42"
 VIEWER_PASSWORD = "viewer tangerine orbit lantern 7"
@@ -18,18 +27,55 @@ CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
                      r'name="csrf_token" value="([^"]+)"')
 
 
+WAITING = ("queued", "running")
+POLL_INTERVAL = 0.05
+POLL_ATTEMPTS = 1200  # a minute at most: a job that never ends fails the test
+
+
 def make_app(instance, **overrides):
+    """An app on ``instance`` whose diagnostic targets are all on loopback."""
     config = {"INSTANCE": str(instance), "TESTING": True, "TLS": "false",
               "DEVICE_NAME": "edge-test", "ARGON2_PARAMS": FAST_ARGON2,
-              "COPYLOG_ROOTS": "", **overrides}
+              "COPYLOG_ROOTS": "", **LOOPBACK_SETTINGS, **overrides}
     return create_app(config)
 
 
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Settings come only from each test's overrides, never from the environment."""
+    for name in set(os.environ) - set(without_webui_settings()):
+        monkeypatch.delenv(name)
+
+
+def finished(client, path: str, field: str = "state", waiting=WAITING, until=None) -> dict:
+    """Poll an API resource like a script would until it leaves ``waiting`` (or ``until`` holds);
+    answers its last body."""
+    done = until or (lambda body: body[field] not in waiting)
+    for _ in range(POLL_ATTEMPTS):
+        body = client.get(path).get_json()
+        if done(body):
+            return body
+        time.sleep(POLL_INTERVAL)
+    raise AssertionError(f"{path} never got there: {body}")
+
+
+def job_rows(app, kind: str | None = None) -> list[dict]:
+    """The rows of the jobs table (of one kind), oldest first, as the database holds them."""
+    query = "SELECT * FROM jobs" + (" WHERE kind = ?" if kind else "") + " ORDER BY created_at"
+    with app.app_context():
+        return [dict(row) for row in db.get_db().execute(query, (kind,) if kind else ())]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def apt_sources_on_loopback(tmp_path_factory):
+    """The update-readiness test reads apt's sources through APT_CONFIG: a loopback mirror."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("APT_CONFIG", str(loopback_apt_sources(tmp_path_factory.mktemp("apt"))))
+        yield
+
+
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    for name in list(__import__("os").environ):
-        if name.startswith("WEBUI_"):
-            monkeypatch.delenv(name)
+def app(tmp_path):
     app = make_app(tmp_path / "instance")
     with app.app_context():
         conn = db.get_db()

@@ -1,7 +1,7 @@
 """End-to-end support: the real server (``edge-webui serve``, gunicorn over TLS) and Chromium.
 
-Import the fixtures into a test module with ``from tests.e2e_support import *``-free style:
-``pytest_plugins`` in conftest registers them for every test.
+conftest imports the fixtures, so every test can ask for them. Every server aims its
+diagnostic tests at loopback: nothing a test starts reaches past this machine.
 """
 
 from __future__ import annotations
@@ -27,6 +27,29 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync", "--disable-dev-shm-usage"]
 
 
+# Nothing listens on the discard port: the cloud and NTP checks are refused at once.
+LOOPBACK_SETTINGS = {"NTP_SERVER": "127.0.0.1:9", "CLOUD_ENDPOINTS": "127.0.0.1:9",
+                     # Only gateways of the management port are knocked at; lo has none.
+                     "MANAGEMENT_INTERFACE": "lo"}
+LOOPBACK_MIRROR = "deb http://127.0.0.1:9/debian bookworm main\n"
+
+
+def without_webui_settings(environ=None) -> dict[str, str]:
+    """The environment less every ``WEBUI_*`` setting: a test states the settings it uses."""
+    return {k: v for k, v in (os.environ if environ is None else environ).items()
+            if not k.startswith("WEBUI_")}
+
+
+def loopback_apt_sources(directory: Path) -> Path:
+    """An apt configuration (for ``APT_CONFIG``) whose only source is a loopback mirror."""
+    (directory / "sources.list.d").mkdir(parents=True, exist_ok=True)
+    (directory / "sources.list").write_text(LOOPBACK_MIRROR)
+    config = directory / "apt.conf"
+    config.write_text(f'Dir::Etc::sourcelist "{directory}/sources.list";\n'
+                      f'Dir::Etc::sourceparts "{directory}/sources.list.d";\n')
+    return config
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -34,6 +57,7 @@ def free_port() -> int:
 
 
 def edge_webui() -> str:
+    """The console command of the Python running the tests."""
     return str(Path(sys.executable).with_name("edge-webui"))
 
 
@@ -46,11 +70,12 @@ class LiveServer:
     log: Path
     admin_password: str | None = None
     setup_password: str | None = None
+    command: str = field(default_factory=edge_webui)
     extra: dict = field(default_factory=dict)
 
     def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
         """Run ``edge-webui`` with this server's settings."""
-        return subprocess.run([edge_webui(), *args], env=self.env, input=input,
+        return subprocess.run([self.command, *args], env=self.env, input=input,
                               capture_output=True, text=True, timeout=60)
 
     def get(self, path: str, headers: dict | None = None):
@@ -76,28 +101,33 @@ class LiveServer:
 
 
 def start_server(base: Path, *, admin_password: str | None = E2E_ADMIN_PASSWORD,
-                 env_extra: dict | None = None) -> LiveServer:
-    """Initialise an instance under ``base`` and serve it; wait for ``/healthz``."""
+                 env_extra: dict | None = None, command: str | None = None) -> LiveServer:
+    """Initialise an instance under ``base`` and serve it with ``command`` (the tests' own
+    ``edge-webui`` unless given); wait for ``/healthz``."""
+    command = command or edge_webui()
     port = free_port()
     instance = base / "instance"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBUI_")}
+    env = without_webui_settings()
+    env.update({f"WEBUI_{name}": value for name, value in LOOPBACK_SETTINGS.items()})
     env.update({"WEBUI_INSTANCE": str(instance), "WEBUI_BIND": f"127.0.0.1:{port}",
                 "WEBUI_DEVICE_NAME": "edge-e2e", "WEBUI_THREADS": "8", **(env_extra or {})})
-    init = subprocess.run([edge_webui(), "init"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    # Away from the checkout: gunicorn puts its working directory first on sys.path.
+    init = subprocess.run([command, "init"], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=base)
     assert init.returncode == 0, init.stderr
     setup_password = (instance / "initial-password").read_text().strip()
     if admin_password:
-        done = subprocess.run([edge_webui(), "set-password", "--user", "admin"], env=env,
+        done = subprocess.run([command, "set-password", "--user", "admin"], env=env,
                               input=admin_password + "\n", capture_output=True, text=True,
-                              timeout=60)
+                              timeout=60, cwd=base)
         assert done.returncode == 0, done.stderr
     log = base / "server.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([edge_webui(), "serve"], env=env, stdout=out,
+        process = subprocess.Popen([command, "serve"], env=env, stdout=out, cwd=base,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     server = LiveServer(f"https://127.0.0.1:{port}", instance, env, process, log,
-                        admin_password=admin_password, setup_password=setup_password)
+                        admin_password=admin_password, setup_password=setup_password,
+                        command=command)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

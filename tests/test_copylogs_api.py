@@ -1,26 +1,26 @@
 """Copy logs over ``/api/v1/copylogs``: shapes, filters, bad values, unknown and hostile ids."""
-# ruff: noqa: F811  (the fixtures come from test_copylogs_web and are named as parameters)
+# ruff: noqa: F811  (the fixtures come from copylog_fixtures and are named as parameters)
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from test_copylogs_web import (  # noqa: F401
+
+from webui import db
+from webui.auth import tokens
+
+from copylog_fixtures import (  # noqa: F401
     SERVICE_LOG,
     UPLOAD,
     VALIDATION,
     app,
-    clean_environment,
     hostile,
     indexed,
     log_id,
     root,
     store,
 )
-
-from webui import db
-from webui.auth import tokens
 
 LOG_FIELDS = {"id", "root", "share", "kind", "path", "modified_at", "size", "status", "entries",
               "errors", "warnings", "by_category", "by_code", "error"}

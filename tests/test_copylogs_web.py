@@ -3,12 +3,10 @@ overview card, on the library's fixtures copied into a temporary root."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
 import re
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -17,87 +15,23 @@ import pytest
 
 from diagnostics.copylogs import reference
 from webui import db
-from webui.auth import users
 from webui.copylogs import service
 
-from conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, AuthActions, make_app
-
-FIXTURES = Path(__file__).parent / "data" / "copylogs" / "root1"
-UPLOAD = "share1/Microsoft Data Box Edge/Upload/upload-2019-03-18.xml"
-SERVICE_LOG = "databoxcopylog/ORD123_SER456_CopyLog_5e8f8c59-0c1b-4a21-9f3b-3c9b3a8d2f10.xml"
-VALIDATION = "share1/error.xml"
-ENTRY = ('<ErroredEntity Path="{path}" CloudFormat="BlockBlob">\n'
-         "  <Category>{category}</Category>\n  <ErrorCode>{code}</ErrorCode>\n"
-         "  <ErrorMessage>{message}</ErrorMessage>\n  <Type>File</Type>\n</ErroredEntity>\n")
-
-
-def copy_log_bytes(rows) -> bytes:
-    """A service copy log of ``(path, category, code, message)`` rows and its summary."""
-    body = "".join(ENTRY.format(path=p, category=c, code=k, message=m) for p, c, k, m in rows)
-    summary = (f"<CopyLog Summary=\"Summary\"><Status>Failed</Status><TotalFiles_Blobs>"
-               f"{len(rows) + 5}</TotalFiles_Blobs><FilesErrored>{len(rows)}</FilesErrored>"
-               "</CopyLog>\n")
-    return (body + summary).encode()
-
-
-def big_log_rows(n: int = 250):
-    """``n`` entries: every third a Win32 error, the rest HTTP 409; paths big/00000 …"""
-    return [(f"big/{i:05d}.bin", "UploadErrorWin32" if i % 3 == 0 else "UploadErrorCloudHttp",
-             "32" if i % 3 == 0 else "409", "Conflict.") for i in range(n)]
-
-
-@pytest.fixture
-def root(tmp_path):
-    path = tmp_path / "root1"
-    shutil.copytree(FIXTURES, path)
-    (path / "big").mkdir()
-    (path / "big" / "ORD9_SER9_CopyLog_big.xml").write_bytes(copy_log_bytes(big_log_rows()))
-    return path
-
-
-@contextlib.contextmanager
-def copylog_app(instance: Path, roots: str):
-    """An app searching ``roots`` (comma-separated), with an admin and a viewer."""
-    app = make_app(instance, COPYLOG_ROOTS=roots)
-    with app.app_context():
-        users.create(db.get_db(), "admin", ADMIN_PASSWORD, "administrator", must_change=False)
-        users.create(db.get_db(), "viewer", VIEWER_PASSWORD, "viewer", must_change=False)
-    try:
-        yield app
-    finally:
-        app.extensions["copylogs"].store.close()
-        app.extensions["jobs"].shutdown()
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    """Settings come only from each test's overrides, never from the environment."""
-    for name in list(os.environ):
-        if name.startswith("WEBUI_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture
-def app(tmp_path, root):
-    with copylog_app(tmp_path / "instance", str(root)) as app:
-        yield app
-
-
-@pytest.fixture
-def store(app):
-    return app.extensions["copylogs"].store
-
-
-@pytest.fixture
-def indexed(store):
-    """Every log indexed now, so counts and summaries are complete."""
-    for copy_log in store.list():
-        store.ensure_index(copy_log.id)
-    return store
-
-
-def log_id(store, path: str) -> str:
-    return next(log.id for log in store.list() if log.path == path)
+from conftest import AuthActions
+from copylog_fixtures import (  # noqa: F401  (fixtures are found by name)
+    SERVICE_LOG,
+    UPLOAD,
+    VALIDATION,
+    app,
+    big_log_rows,
+    copy_log_bytes,
+    copylog_app,
+    hostile,
+    indexed,
+    log_id,
+    root,
+    store,
+)
 
 
 def text_of(response) -> str:
@@ -475,24 +409,6 @@ def test_an_empty_log_reads_as_no_entries(client, auth, root, store):
 
 
 # hostile files and hostile ids
-
-
-@pytest.fixture
-def hostile(root, tmp_path):
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "secret.xml").write_bytes(copy_log_bytes([("SECRET/payroll.xlsx",
-                                                          "UploadErrorWin32", "5", "x")]))
-    upload = root / "share2" / "Microsoft Data Box Edge" / "Upload"
-    upload.mkdir(parents=True)
-    (upload / "escape.xml").symlink_to(outside / "secret.xml")
-    (root / "acct2" / "ORD1_SER1_CopyLog_laughs.xml").write_bytes(
-        b'<!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>\n'
-        b'<ErroredEntity Path="&b;"><Category>UploadErrorWin32</Category></ErroredEntity>\n')
-    (root / "acct2" / "ORD2_SER2_CopyLog_garbage.xml").write_bytes(bytes(range(256)) * 64)
-    return {"escape": "share2/Microsoft Data Box Edge/Upload/escape.xml",
-            "laughs": "acct2/ORD1_SER1_CopyLog_laughs.xml",
-            "garbage": "acct2/ORD2_SER2_CopyLog_garbage.xml"}
 
 
 def test_hostile_files_show_their_error_and_the_rest_keeps_working(client, auth, store,

@@ -2,19 +2,21 @@
 
 import json
 import threading
-import time
 from types import SimpleNamespace
 
 import pytest
 
 import diagnostics
 from diagnostics import Host, ProbeSettings, Result, Status, cli
-from diagnostics.probes import PROBE_IDS, cpus, memory
+from diagnostics.probes import PROBE_IDS
 from diagnostics.runner import run_probes
 
+from canned_host import canned
+
 # Every network target on loopback ports nothing listens on: refused at once, never the internet.
+# The management port is lo, which has no gateway to knock at.
 OFFLINE = ProbeSettings(ntp_server="127.0.0.1:9", cloud_endpoints=("127.0.0.1:9",),
-                        update_endpoints=("127.0.0.1:9",), network_timeout=1.0)
+                        update_endpoints=("127.0.0.1:9",), management_interface="lo")
 
 
 def test_catalogue_lists_the_sixteen_tests_of_the_spec():
@@ -36,7 +38,14 @@ def test_unknown_test_id_is_named():
         diagnostics.run(["cpus", "fan_speed"])
 
 
-def test_hanging_and_crashing_probes_become_could_not_run_within_the_deadline():
+def answering(probe_id: str):
+    """A probe that answers healthy at once."""
+    def run(host, settings):
+        return Result(probe_id, probe_id.title(), Status.HEALTHY, "fine", {})
+    return SimpleNamespace(ID=probe_id, TITLE=probe_id.title(), run=run)
+
+
+def test_hanging_and_crashing_probes_become_could_not_run_and_the_others_still_report():
     release = threading.Event()
 
     def hang(host, settings):
@@ -45,23 +54,19 @@ def test_hanging_and_crashing_probes_become_could_not_run_within_the_deadline():
     def crash(host, settings):
         raise RuntimeError("sensor bus exploded")
 
-    probes = [SimpleNamespace(ID="hangs", TITLE="Hangs", run=hang), cpus,
-              SimpleNamespace(ID="crashes", TITLE="Crashes", run=crash), memory]
+    probes = [SimpleNamespace(ID="hangs", TITLE="Hangs", run=hang), answering("fans"),
+              SimpleNamespace(ID="crashes", TITLE="Crashes", run=crash), answering("pumps")]
     progress = []
-    start = time.monotonic()
-    results = run_probes(probes, Host(), ProbeSettings(probe_timeout=1.0),
+    results = run_probes(probes, Host(), ProbeSettings(probe_timeout=3),
                          on_result=lambda r, done, total: progress.append((r.id, done, total)))
-    elapsed = time.monotonic() - start
     release.set()
-    assert elapsed < 5
-    assert [r.id for r in results] == ["hangs", "cpus", "crashes", "memory"]
-    hung, cpu_result, crashed, memory_result = results
+    assert [r.id for r in results] == ["hangs", "fans", "crashes", "pumps"]
+    hung, fans, crashed, pumps = results
     assert hung.status is Status.COULD_NOT_RUN
-    assert hung.summary == "Did not finish within 1 s" and hung.recommended_action
+    assert hung.summary == "Did not finish within 3 s" and hung.recommended_action
     assert crashed.status is Status.COULD_NOT_RUN
     assert "RuntimeError: sensor bus exploded" in crashed.summary
-    assert cpu_result.status in (Status.HEALTHY, Status.WARNING)
-    assert memory_result.status in (Status.HEALTHY, Status.WARNING)
+    assert fans.status is Status.HEALTHY and pumps.status is Status.HEALTHY
     assert sorted(p[1] for p in progress) == [1, 2, 3, 4]
     assert progress[-1] == ("hangs", 4, 4)
 
@@ -98,8 +103,6 @@ def test_full_run_on_this_machine():
 
 
 def test_full_run_on_canned_hosts_reports_every_test(tmp_path):
-    from tests.canned_host import canned
-
     for name in ("appliance", "container"):
         results = diagnostics.run(host=canned(tmp_path, name), settings=OFFLINE)
         assert len(results) == 16

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from test_copylogs_web import FIXTURES, big_log_rows, copy_log_bytes
 
+from copylog_fixtures import FIXTURES, big_log_rows, copy_log_bytes
 from e2e_support import screenshot, serious_accessibility_violations, sign_in, start_server
 
 pytestmark = pytest.mark.e2e

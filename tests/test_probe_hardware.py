@@ -4,7 +4,8 @@ import pytest
 
 from diagnostics import ProbeSettings, Status
 from diagnostics.probes import compute_acceleration, cpus, memory, power_supplies, thermal
-from tests.canned_host import canned
+
+from canned_host import canned
 
 SETTINGS = ProbeSettings()
 CPU = "/sys/devices/system/cpu"

@@ -11,7 +11,8 @@ from diagnostics.probes import (
     network_settings,
     time_sync,
 )
-from tests.canned_host import canned
+
+from canned_host import canned
 
 SETTINGS = ProbeSettings(ntp_server="", device_name="edge01")
 ENO1 = "/sys/devices/pci0000:00/0000:00:19.0/net/eno1"
@@ -80,6 +81,16 @@ def test_gateway_is_asked_over_tcp_when_the_neighbour_table_does_not_know_it(hos
     assert result.details["address_source"] is None  # ip failed, psutil is for the live host
     assert result.details["gateways"][0]["answers"] is True
     assert result.details["gateways"][0]["by"] == "TCP port 53"
+
+
+def test_only_the_management_ports_gateways_are_asked(host):
+    host.write("/proc/net/route", "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+               "eno1\t00000000\t0100A8C0\t0003\t0\t0\t100\t00000000\n"
+               "eno2\t00000000\t01000A0A\t0003\t0\t0\t200\t00000000\n")
+    result = network_settings.run(host, ProbeSettings(management_interface="eno1"))
+    assert [g["address"] for g in result.details["gateways"]] == ["192.168.0.1"]
+    unnamed = network_settings.run(host, SETTINGS)
+    assert [g["address"] for g in unnamed.details["gateways"]] == ["192.168.0.1", "10.10.0.1"]
 
 
 def test_silent_gateway_is_unhealthy_when_connected(host):
@@ -210,17 +221,13 @@ def test_sntp_query_against_a_loopback_server_measures_the_offset():
     assert 4.5 < answer.offset < 5.5
 
 
-def test_sntp_and_tcp_to_a_closed_loopback_port_fail_at_once():
-    import time
-
+def test_sntp_and_tcp_to_a_closed_loopback_port_are_refused_not_timed_out():
     from diagnostics.net import sntp_query, tcp_connect
 
-    start = time.monotonic()
     with pytest.raises(ConnectionRefusedError):
         sntp_query("127.0.0.1", 9, timeout=5)
     with pytest.raises(ConnectionRefusedError):
         tcp_connect("127.0.0.1", 9, timeout=5)
-    assert time.monotonic() - start < 4  # refused, not waited out
 
 
 def test_kernel_clock_of_this_machine_is_read_without_changing_it():

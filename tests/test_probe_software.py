@@ -20,7 +20,8 @@ from diagnostics.probes import (
     system_software,
     webui_self,
 )
-from tests.canned_host import canned
+
+from canned_host import canned
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -179,6 +180,27 @@ def test_configured_update_endpoints_replace_apt_sources(host):
         host, ProbeSettings(update_endpoints=("updates.vendor.example:8443",)))
     assert result.details["update_sources"] == [
         {"endpoint": "updates.vendor.example:8443", "reachable": True}]
+
+
+def test_update_sources_are_read_where_apt_config_puts_them(tmp_path, monkeypatch):
+    from diagnostics import Host
+
+    sources = tmp_path / "apt"
+    (sources / "parts").mkdir(parents=True)
+    (sources / "main.list").write_text("deb http://127.0.0.1:9/debian bookworm main\n")
+    (sources / "parts" / "extra.sources").write_text("Types: deb\nURIs: https://[::1]:8443/x\n")
+    config = tmp_path / "apt.conf"
+    config.write_text(f'// moved by the image builder\nDir::Etc::sourcelist "{sources}/main.list";'
+                      f'\nDir::Etc::SourceParts "{sources}/parts";\n')
+    monkeypatch.setenv("APT_CONFIG", str(config))
+    assert software_update_readiness.update_endpoints(Host(), ProbeSettings()) == [
+        "::1:8443", "127.0.0.1:9"]
+
+
+def test_apt_config_of_the_machine_does_not_move_a_canned_hosts_sources(host, monkeypatch):
+    monkeypatch.setenv("APT_CONFIG", "/nonexistent/apt.conf")
+    assert software_update_readiness.apt_source_paths(host) == (
+        "/etc/apt/sources.list", "/etc/apt/sources.list.d")
 
 
 def test_kernel_version_ordering():

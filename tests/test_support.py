@@ -19,34 +19,12 @@ from webui import db
 from webui.downloads import content_disposition
 from webui.support import service
 
-from conftest import make_app
+from conftest import finished, make_app
+from support_helpers import download, make_package
 
 API = "/api/v1/support/packages"
 PAGE = "/troubleshooting/support/"
 DiskUsage = namedtuple("DiskUsage", "total used free")
-
-
-def finished(client, path: str, field: str = "state", waiting=("queued", "running")) -> dict:
-    """Poll an API resource until it leaves the waiting states; answers its last body."""
-    for _ in range(1200):
-        body = client.get(path).get_json()
-        if body[field] not in waiting:
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"{path} still {body[field]}")
-
-
-def make_package(auth, collectors=("system",), **options) -> dict:
-    """Create a package through the API and wait until it is done."""
-    response = auth.api("POST", API, {"collectors": list(collectors), **options})
-    assert response.status_code == 202, response.get_json()
-    return finished(auth.client, response.headers["Location"])
-
-
-def download(client, path: str):
-    """GET a file and close the streamed response; answers (response, body)."""
-    with client.get(path) as response:
-        return response, response.get_data()
 
 
 def package_files(app) -> list[str]:

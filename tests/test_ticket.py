@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import trustme
-from test_support import download, finished, make_package
 
 from webui import db
 from webui.downloads import content_disposition
 from webui.support import tickets, upload, usb
 
-from conftest import make_app
+from conftest import finished, make_app
+from support_helpers import download, make_package
 
 API = "/api/v1/support/tickets"
 PAGE = "/troubleshooting/support/"

@@ -20,9 +20,10 @@ from diagnostics import probes as probe_modules
 from diagnostics.probes import PROBE_IDS
 from webui import db
 from webui.config import ConfigError
+from webui.config import load as load_config
 from webui.troubleshooting import service
 
-from conftest import AuthActions, make_app
+from conftest import AuthActions, finished, job_rows, make_app
 
 PAGE = "/troubleshooting/diagnostics"
 RUNS_API = "/api/v1/diagnostics/runs"
@@ -63,15 +64,9 @@ def probes(monkeypatch):
     fakes.gate.set()
 
 
-def wait_for(client, run_id, condition=lambda run: run["state"] not in ("queued", "running")):
-    """Poll the API like a script would until ``condition(run)`` holds."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        run = client.get(f"{RUNS_API}/{run_id}").get_json()
-        if condition(run):
-            return run
-        time.sleep(0.02)
-    raise AssertionError(f"run {run_id} never reached the expected state: {run}")
+def wait_for(client, run_id, condition=None):
+    """Poll the API like a script would until the run ends (or ``condition(run)`` holds)."""
+    return finished(client, f"{RUNS_API}/{run_id}", until=condition)
 
 
 def start(auth, tests=None):
@@ -478,11 +473,11 @@ def test_probe_settings_come_from_the_configuration(tmp_path):
     assert settings.connectivity_mode == "partially_disconnected"
 
 
-def test_probe_settings_defaults(app):
-    settings = service.probe_settings(app.config)
+def test_probe_settings_defaults(tmp_path):
+    settings = service.probe_settings(load_config({"INSTANCE": str(tmp_path)}, environ={}))
     assert settings.connectivity_mode == "fully_connected"
     assert settings.management_interface is None
-    assert settings.certificate_path is None  # TLS is off in tests
+    assert settings.certificate_path == str(tmp_path / "tls" / "cert.pem")
 
 
 def test_unusable_cloud_endpoint_stops_the_app_at_start_up(tmp_path):
@@ -548,6 +543,7 @@ def test_history_keeps_only_the_newest_runs(client, auth, app, probes, monkeypat
     kept = [run["id"] for run in client.get(RUNS_API).get_json()["runs"]]
     assert kept == [new, old[3], old[2]]
     assert client.get(f"{RUNS_API}/{old[0]}").status_code == 404
+    assert {row["id"] for row in job_rows(app, service.KIND)} == set(kept)
 
 
 def test_api_run_body_sent_in_chunks_is_read(client, auth, probes):

@@ -100,7 +100,11 @@ def run(host: Host, settings: ProbeSettings) -> Result:
 
     neighbours = _neighbours(host)
     gateways = []
+    # With a management port named, only its own gateways are asked (a lab box's other
+    # ports may lead to routers that are none of the device's business).
     for route in routes:
+        if settings.management_interface and route["interface"] != interface:
+            continue
         if route["gateway"] is None or route["gateway"] in (g["address"] for g in gateways):
             continue
         gateways.append(_gateway_check(host, route, neighbours, settings.network_timeout))

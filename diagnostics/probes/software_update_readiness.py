@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import urlsplit
 
@@ -15,6 +16,11 @@ TITLE = "Software update readiness"
 DESCRIPTION = ("No restart is pending from earlier updates, and the update source is reachable "
                "when the device is connected.")
 NEEDS = ("/run/reboot-required", "/boot or /lib/modules", "apt sources", "network")
+
+APT_DEFAULTS = {"dir": "/", "dir::etc": "etc/apt/", "dir::etc::sourcelist": "sources.list",
+                "dir::etc::sourceparts": "sources.list.d"}
+APT_SETTING = re.compile(r'^\s*(Dir(?:::Etc(?:::sourcelist|::sourceparts)?)?)\s+"([^"]*)"\s*;',
+                         re.IGNORECASE | re.MULTILINE)
 
 KERNEL_IMAGE = re.compile(r"^(?:vmlinuz|vmlinux|Image)-(.+)$")
 SCHEME_PORTS = {"http": 80, "https": 443}
@@ -62,20 +68,34 @@ def update_endpoints(host: Host, settings: ProbeSettings) -> list[str]:
     """``host:port`` of the configured update endpoints, else of the apt sources."""
     if settings.update_endpoints:
         return list(settings.update_endpoints)
+    source_list, source_parts = apt_source_paths(host)
     uris = []
-    for name in host.listdir("/etc/apt/sources.list.d"):
-        text = host.read_text(f"/etc/apt/sources.list.d/{name}", 256 * 1024) or ""
+    for name in host.listdir(source_parts):
+        text = host.read_text(f"{source_parts}/{name}", 256 * 1024) or ""
         if name.endswith(".list"):
             uris += _list_uris(text)
         elif name.endswith(".sources"):
             uris += _deb822_uris(text)
-    uris += _list_uris(host.read_text("/etc/apt/sources.list", 256 * 1024) or "")
+    uris += _list_uris(host.read_text(source_list, 256 * 1024) or "")
     endpoints = []
     for uri in uris:
         parts = urlsplit(uri)
         if parts.scheme in SCHEME_PORTS and parts.hostname:
             endpoints.append(f"{parts.hostname}:{parts.port or SCHEME_PORTS[parts.scheme]}")
     return list(dict.fromkeys(endpoints))
+
+
+def apt_source_paths(host: Host) -> tuple[str, str]:
+    """Where apt reads its sources: ``/etc/apt/sources.list`` and ``sources.list.d``, unless the
+    file named by ``APT_CONFIG`` (which apt itself honours on a live host) moves them."""
+    values = dict(APT_DEFAULTS)
+    config = os.environ.get("APT_CONFIG") if host.is_live else None
+    if config:
+        values |= {key.lower(): value
+                   for key, value in APT_SETTING.findall(host.read_text(config, 64 * 1024) or "")}
+    etc = os.path.join(values["dir"], values["dir::etc"])
+    return (os.path.join(etc, values["dir::etc::sourcelist"]),
+            os.path.join(etc, values["dir::etc::sourceparts"]))
 
 
 def run(host: Host, settings: ProbeSettings) -> Result:
