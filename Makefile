@@ -35,13 +35,15 @@ system-deps:
 		fi; \
 	fi
 
-# Tests see only loopback: pytest runs in a new network namespace holding nothing but `lo`.
+# Tests see only loopback: pytest runs in a new network namespace holding nothing but `lo`,
+# and a mount namespace of its own, where fault tests mount small file systems.
 # Everything that needs the package index (pip, apt-get) has run before, outside it.
 define offline
-@if [ "$$(id -u)" = 0 ] && command -v ip >/dev/null && unshare --net true 2>/dev/null; then \
-	EDGE_TEST_NETNS=loopback-only unshare --net sh -c 'ip link set lo up && exec "$$@"' sh $(1); \
+@if [ "$$(id -u)" = 0 ] && command -v ip >/dev/null && unshare --net --mount true 2>/dev/null; then \
+	EDGE_TEST_NETNS=loopback-only EDGE_TEST_PRIVATE_MOUNTS=1 \
+		unshare --net --mount sh -c 'ip link set lo up && exec "$$@"' sh $(1); \
 else \
-	echo "no network namespace (needs root, ip and unshare --net): tests use the host's network"; \
+	echo "no network namespace (needs root, ip and unshare): tests use the host's network"; \
 	$(1); \
 fi
 endef

@@ -143,13 +143,13 @@ def test_a_flush_that_meets_a_lock_keeps_the_times(tmp_path):
 
 
 # A full or read-only file system needs a mount of its own: root, in a private mount
-# namespace (make test runs the suite in one and says so in EDGE_WEBUI_PRIVATE_MOUNTS), so
+# namespace (make test runs the suite in one and says so in EDGE_TEST_PRIVATE_MOUNTS), so
 # the host's mounts never change.
 
 def _private_mounts_or_skip() -> None:
     if os.geteuid() != 0:
         pytest.skip("mounting a small file system needs root")
-    if os.environ.get("EDGE_WEBUI_PRIVATE_MOUNTS") != "1":
+    if os.environ.get("EDGE_TEST_PRIVATE_MOUNTS") != "1":
         pytest.skip("needs a private mount namespace (make test runs the suite in one)")
 
 
