@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import time
@@ -129,3 +130,17 @@ class AuthActions:
 def auth(client):
     return AuthActions(client)
 
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """Every package (and ticket bundle) is named in the same second: 2026-11-26 10:00:00Z."""
+    from diagnostics.collect import package as package_module
+
+    frozen = dt.datetime(2026, 11, 26, 10, 0, 0, tzinfo=dt.UTC)
+
+    class FrozenClock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return frozen
+
+    monkeypatch.setattr(package_module.dt, "datetime", FrozenClock)

@@ -500,21 +500,6 @@ def test_cancel_stops_a_running_command_at_once(tmp_path, only):
     assert list((tmp_path / "out").iterdir()) == []
 
 
-@pytest.fixture
-def frozen_clock(monkeypatch):
-    """Every package (and ticket bundle) is named in the same second: 2026-11-26 10:00:00Z."""
-    from diagnostics.collect import package as package_module
-
-    frozen = dt.datetime(2026, 11, 26, 10, 0, 0, tzinfo=dt.UTC)
-
-    class FrozenClock(dt.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return frozen
-
-    monkeypatch.setattr(package_module.dt, "datetime", FrozenClock)
-
-
 def test_two_packages_in_the_same_second_keep_both(tmp_path, frozen_clock):
     options = PackageOptions(["system"])
     first = build_package(tmp_path, options, device_name="edge", context=CollectContext())

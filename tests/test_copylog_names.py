@@ -17,22 +17,22 @@ from urllib.parse import unquote
 
 import pytest
 from markupsafe import escape
-from test_copylogs_web import (  # noqa: F401
-    FIXTURES,
-    SERVICE_LOG,
-    UPLOAD,
-    app,
-    clean_environment,
-    copy_log_bytes,
-    root,
-    store,
-)
 
 from diagnostics.copylogs import CopyLogStore
 from diagnostics.copylogs import index as indexing
 from webui import db
 from webui.copylogs import INDEX_DIR
 from webui.downloads import content_disposition, display_name
+
+from copylog_fixtures import (  # noqa: F401  (fixtures are found by name)
+    FIXTURES,
+    SERVICE_LOG,
+    UPLOAD,
+    app,
+    copy_log_bytes,
+    root,
+    store,
+)
 
 LONG_FOLDER = ("é" * 125).encode()  # 250 bytes, within NAME_MAX
 # 4,256 bytes: longer than PATH_MAX even without the root in front

@@ -6,9 +6,10 @@ Each is refused with a 4xx that names the rule (and the field, for text), never 
 from __future__ import annotations
 
 import pytest
-from test_ticket import file_ticket
 
 from webui.support import usb
+
+from support_helpers import file_ticket
 
 DEEP_ARRAY = "[" * 100_000 + "]" * 100_000
 DEEP_OBJECT = '{"a":' * 100_000 + "1" + "}" * 100_000

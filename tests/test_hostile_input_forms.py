@@ -14,8 +14,6 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from flask import url_for
-from test_support import make_package
-from test_ticket import file_ticket
 
 from webui import db
 from webui.auth import users
@@ -23,6 +21,7 @@ from webui.support.forms import UploadForm, UsbForm
 from webui.troubleshooting import service as diagnostics
 
 from conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, AuthActions, make_app
+from support_helpers import file_ticket, make_package
 
 # Raw ``application/x-www-form-urlencoded`` values, already percent-encoded.
 HOSTILE = {

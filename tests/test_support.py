@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import threading
 import time
 import zipfile
-from collections import namedtuple
 from pathlib import Path
 
 import pytest
@@ -20,36 +18,16 @@ from webui.downloads import content_disposition
 from webui.support import service
 
 from conftest import finished, make_app
-from support_helpers import download, make_package
-
-API = "/api/v1/support/packages"
-PAGE = "/troubleshooting/support/"
-DiskUsage = namedtuple("DiskUsage", "total used free")
-
-
-def package_files(app) -> list[str]:
-    directory = service.package_dir(app)
-    return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
-
-
-def audit_actions(app) -> list[tuple[str, str]]:
-    with app.app_context():
-        rows = db.get_db().execute("SELECT action, outcome FROM audit ORDER BY id").fetchall()
-    return [(r["action"], r["outcome"]) for r in rows]
-
-
-class SlowProducer:
-    """An app item that trickles bytes until told to stop: a package that keeps running."""
-
-    def __init__(self):
-        self.started = threading.Event()
-        self.stop = threading.Event()
-
-    def __call__(self):
-        self.started.set()
-        while not self.stop.is_set():
-            yield b"still collecting\n"
-            self.stop.wait(0.05)
+from support_helpers import (
+    API,
+    PAGE,
+    DiskUsage,
+    SlowProducer,
+    audit_actions,
+    download,
+    make_package,
+    package_files,
+)
 
 
 @pytest.fixture

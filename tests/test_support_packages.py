@@ -4,6 +4,7 @@ moment, obfuscated user names, a full disk, and file names in headers."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -13,10 +14,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_collect import frozen_clock  # noqa: F401 (a fixture)
-from test_support import (
+
+from diagnostics.collect import CollectContext, ExtraItem
+from diagnostics.collect import package as package_module
+from webui import audit, db
+from webui.downloads import content_disposition
+from webui.support import service, tickets
+
+from copylog_fixtures import FIXTURES, SERVICE_LOG
+from support_helpers import (
     API,
     PAGE,
+    VALID,
     DiskUsage,
     SlowProducer,
     audit_actions,
@@ -25,13 +34,6 @@ from test_support import (
     make_package,
     package_files,
 )
-from test_ticket import VALID
-
-from diagnostics.collect import CollectContext, ExtraItem
-from diagnostics.collect import package as package_module
-from webui import audit, db
-from webui.downloads import content_disposition
-from webui.support import service, tickets
 
 TICKETS = "/api/v1/support/tickets"
 
@@ -112,6 +114,9 @@ def test_a_copy_log_named_with_bytes_that_are_not_text_does_not_break_the_packag
     (root / "share1").mkdir(parents=True)
     make_bytes_file(root / "share1", b"share\xff.xml", b"<copy>odd name</copy>\n")
     make_bytes_file(root / "share1", b"plain.log", b"plain\n")
+    (root / "acct").mkdir()
+    make_bytes_file(root / "acct", b"ORD1_SER1_CopyLog_\xff.xml",
+                    (FIXTURES / SERVICE_LOG).read_bytes())
     app.config["COPYLOG_ROOTS"] = [str(root)]
     auth.sign_in()
     package = make_package(auth, ["copylogs"])
@@ -119,6 +124,11 @@ def test_a_copy_log_named_with_bytes_that_are_not_text_does_not_break_the_packag
     archive = zip_of(client, f"{API}/{package['id']}/download")
     assert archive.read("copylogs/1-copylogs/share1/share_.xml") == b"<copy>odd name</copy>\n"
     assert archive.read("copylogs/1-copylogs/share1/plain.log") == b"plain\n"
+    # The summaries name the log as people read it: strict UTF-8 JSON, no surrogate escapes.
+    summaries = archive.read("copylogs/copylog-summaries.json")
+    assert b"\\udc" not in summaries
+    paths = [log["path"] for log in json.loads(summaries.decode("utf-8", "strict"))["logs"]]
+    assert "acct/ORD1_SER1_CopyLog_\ufffd.xml" in paths
 
 
 class Gate(SlowProducer):

@@ -21,24 +21,10 @@ from webui.downloads import content_disposition
 from webui.support import tickets, upload, usb
 
 from conftest import finished, make_app
-from support_helpers import download, make_package
+from support_helpers import VALID, download, file_ticket, make_package
 
 API = "/api/v1/support/tickets"
 PAGE = "/troubleshooting/support/"
-VALID = {"summary": "Uploads stall every night", "problem_type": "data_transfer",
-         "severity": "B", "started_at": "2026-11-20T22:15:00+00:00",
-         "description": "Share uploads stop at 02:00 and resume at 06:00.",
-         "contact_name": "Ada Field", "email": "ada@example.com", "phone": "+1 (555) 010-9999",
-         "contact_method": "phone"}
-
-
-def file_ticket(auth, **changes) -> dict:
-    """File a ticket on a quick new package through the API; wait until its bundle is made."""
-    if "package_id" not in changes:
-        changes["package_id"] = make_package(auth, ["system"])["id"]
-    response = auth.api("POST", API, {**VALID, **changes})
-    assert response.status_code in (201, 202), response.get_json()
-    return finished(auth.client, response.headers["Location"], waiting=("waiting",))
 
 
 def set_mode(app, mode: str) -> None:

@@ -239,9 +239,11 @@ def _diagnostic_history(app: Flask) -> Iterator[bytes]:
 def _copylog_summaries(app: Flask) -> Iterator[bytes]:
     from diagnostics.copylogs import CopyLogStore
 
+    from webui.copylogs.service import shown
+
     store = CopyLogStore(list(app.config["COPYLOG_ROOTS"]), None)
     try:
-        logs = [log.to_dict() for log in store.list()]
+        logs = [shown(log).to_dict() for log in store.list()]
     finally:
         store.close()
     yield json.dumps({"logs": logs}, indent=1).encode()
