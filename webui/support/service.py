@@ -238,7 +238,6 @@ def _diagnostic_history(app: Flask) -> Iterator[bytes]:
 
 def _copylog_summaries(app: Flask) -> Iterator[bytes]:
     from diagnostics.copylogs import CopyLogStore
-
     from webui.copylogs.service import shown
 
     store = CopyLogStore(list(app.config["COPYLOG_ROOTS"]), None)
