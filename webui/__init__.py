@@ -38,17 +38,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["VERSION"] = __version__
 
     from webui import (
+        api,
+        audit,
+        auth,
         connectivity,
+        copylogs,
+        dashboard,
         db,
         errors,
         instance,
         jobs,
         last_seen,
         limits,
+        metrics,
         power,
         security,
+        shell,
         storage,
+        support,
         templating,
+        troubleshooting,
+        users,
     )
 
     # Before any blueprint: rules bind their converters when they are added.
@@ -59,34 +69,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance.check_writable(instance_dir)
     app.secret_key = instance.secret_key(instance_dir)
     _configure_logging(app)
-    db.init_app(app)
-    last_seen.init_app(app)
-    storage.init_app(app)
-    security.init_app(app)
-    errors.init_app(app)
-    jobs.init_app(app)
-    templating.init_app(app)
+    for core in (db, last_seen, storage, security, errors, jobs, templating):
+        core.init_app(app)
+    # Each feature registers its pages, API, navigation entry, banners, cards and clean-ups.
+    for feature in (auth, dashboard, troubleshooting, support, copylogs, power, connectivity,
+                    users, audit, api, metrics):
+        feature.init_app(app)
 
-    from webui.api import bp as api_bp
-    from webui.audit import bp as audit_bp
-    from webui.auth import bp as auth_bp
-    from webui.dashboard import bp as dashboard_bp
-    from webui.dashboard import placeholder_bp
-    from webui.metrics import bp as metrics_bp
-    from webui.users import bp as users_bp
-
-    for blueprint in (auth_bp, dashboard_bp, placeholder_bp, users_bp, audit_bp, api_bp,
-                      metrics_bp):
-        app.register_blueprint(blueprint)
-    from webui import troubleshooting
-    troubleshooting.init_app(app)
-    connectivity.init_app(app)
-    power.init_app(app)
-    from webui import copylogs
-    copylogs.init_app(app)
-    from webui import support
-    support.init_app(app)
-
+    for cleanup in shell.of(app).cleanups:
+        cleanup()
     app.extensions["jobs"].mark_orphans()
     return app
 

@@ -24,6 +24,14 @@ def admin_required(view: Callable) -> Callable:
     return wrapper
 
 
+def current_actor():
+    """The audit's actor for this request: the signed-in user or token, and its address."""
+    from webui.audit import Actor
+
+    name = current_user.actor if current_user.is_authenticated else "anonymous"
+    return Actor(name, request.remote_addr)
+
+
 def is_api() -> bool:
     return request.path.startswith("/api/") or request.path == "/metrics"
 

@@ -37,8 +37,8 @@ def cmd_init(args: argparse.Namespace) -> int:
             instance.write_private(password_file, (password + "\n").encode())
             from webui import audit
 
-            audit.record("user_add", users.FIRST_ACCOUNT, detail="first account, from init",
-                         actor="console", conn=conn)
+            audit.record(conn, audit.CONSOLE, "user_add", users.FIRST_ACCOUNT,
+                         detail="first account, from init")
             _show_setup_password(password, password_file)
         elif password_file.exists():
             _show_setup_password(password_file.read_text().strip(), password_file)
@@ -116,8 +116,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
         lockout.lift_for_console(conn, args.user)
         if args.user == users.FIRST_ACCOUNT:
             Path(app.config["INSTANCE"], "initial-password").unlink(missing_ok=True)
-        audit.record("password_set", args.user, detail="from the console", actor="console",
-                     conn=conn)
+        audit.record(conn, audit.CONSOLE, "password_set", args.user, detail="from the console")
     print(f"Password of {args.user} set; their sessions have ended.")
     return 0
 
@@ -135,8 +134,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         except users.AccountError as exc:
             print(f"edge-webui: {exc}", file=sys.stderr)
             return 1
-        audit.record("token_create", args.name, detail={"id": token_id, "role": args.role},
-                     actor="console", conn=conn)
+        audit.record(conn, audit.CONSOLE, "token_create", args.name,
+                     detail={"id": token_id, "role": args.role})
     print(token)
     print(f"Token '{args.name}' ({args.role}) created; it is shown only this once.",
           file=sys.stderr)

@@ -105,6 +105,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX support_tickets_created ON support_tickets(created_at);
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN subject TEXT;
+    CREATE INDEX jobs_subject ON jobs(kind, subject, created_at);
+    """,
 )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import errno
 import logging
+from http import HTTPStatus
 
 from flask import Flask, Response, current_app, json, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 
 from webui import db
 from webui.access import is_api
@@ -24,10 +25,15 @@ class ProblemError(HTTPException):
         self.extra = extra
 
 
+def found_or_404(value, description: str = "Not found."):
+    """``value``, or a 404 with ``description`` when it is None."""
+    if value is None:
+        raise NotFound(description=description)
+    return value
+
+
 def problem(status: int, detail: str, title: str | None = None, **extra) -> Response:
     """An RFC 9457 problem document."""
-    from http import HTTPStatus
-
     body = {"type": "about:blank", "title": title or HTTPStatus(status).phrase, "status": status,
             "detail": detail, **extra}
     return Response(json.dumps(body), status=status, mimetype="application/problem+json")
@@ -85,7 +91,55 @@ def _unexpected(exc: Exception):
         description="Something went wrong on the device. The error is in the web UI log."))
 
 
+def domain_statuses() -> dict[type[Exception], int]:
+    """Every domain exception and the status it is answered with, in pages and the API alike.
+
+    Services raise these without knowing HTTP; a view that shows the message inside its own
+    page asks :func:`status_of` for the status.
+    """
+    from diagnostics.collect import InsufficientSpace
+    from diagnostics.copylogs import CopyLogError
+    from webui.auth.users import AccountError
+    from webui.connectivity.service import ModeChangeError, ModeChangeInProgress
+    from webui.copylogs.service import InvalidFilter
+    from webui.jobs import JobConflict
+    from webui.power.backends import PowerError
+    from webui.power.service import PowerConflict
+    from webui.support.service import OptionProblem, PackageBusy
+    from webui.support.tickets import TicketError
+    from webui.support.upload import UploadError
+    from webui.support.usb import DriveFull, UsbError
+    from webui.troubleshooting.service import UnknownTests
+
+    return {
+        AccountError: 422, OptionProblem: 422, InvalidFilter: 422, UnknownTests: 422,
+        JobConflict: 409, PackageBusy: 409, PowerConflict: 409, ModeChangeInProgress: 409,
+        CopyLogError: 409, UsbError: 409,
+        InsufficientSpace: 507, DriveFull: 507,
+        ModeChangeError: 503, TicketError: 503, UploadError: 502, PowerError: 503,
+    }
+
+
+def status_of(exc: Exception) -> int:
+    """The status a domain exception is answered with (its nearest listed class decides)."""
+    statuses = current_app.extensions["error_statuses"]
+    return next((statuses[kind] for kind in type(exc).__mro__ if kind in statuses), 500)
+
+
+def _domain_error(exc: Exception) -> Response:
+    status = status_of(exc)
+    extra = {}
+    if getattr(exc, "field", None) and getattr(exc, "rule", None):
+        extra["errors"] = [{"field": exc.field, "rule": exc.rule}]
+    if is_api() or request.accept_mimetypes.best == "application/json":
+        return problem(status, str(exc), **extra)
+    return _answer(status, HTTPStatus(status).phrase, str(exc))
+
+
 def init_app(app: Flask) -> None:
+    app.extensions["error_statuses"] = statuses = domain_statuses()
+    for kind in statuses:
+        app.register_error_handler(kind, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(db.StorageProblem, _storage)
     app.register_error_handler(OSError, _os_error)

@@ -18,6 +18,15 @@ def render(page: str, fragment: str, status: int = 200, **context) -> Response:
     return response
 
 
+# htmx stops polling an element when a poll answers 286.
+STOP_POLLING = 286
+
+
+def stop_polling(body: str) -> Response:
+    """The last answer to a poll: htmx swaps it in and stops asking."""
+    return Response(body, status=STOP_POLLING)
+
+
 def redirect_to(url: str) -> Response:
     """A redirect a browser or htmx follows (htmx needs HX-Redirect on a 200)."""
     if is_htmx():

@@ -11,15 +11,16 @@ import json
 import logging
 import os
 import secrets
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import psutil
 from flask import Flask, current_app
 
+from diagnostics import Host, system
 from webui import db
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,8 @@ class JobCancelled(Exception):
     """Raised by a job's work when it notices it was cancelled."""
 
 
-def _boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return "unknown"
+def _boot() -> str:
+    return system.boot_id(Host()) or "unknown"
 
 
 def _owner_of(pid: int) -> str:
@@ -52,13 +50,13 @@ def _owner_of(pid: int) -> str:
         started = psutil.Process(pid).create_time()
     except psutil.Error:
         started = 0.0
-    return f"{_boot_id()}:{pid}:{started:.2f}"
+    return f"{_boot()}:{pid}:{started:.2f}"
 
 
 def _owner_alive(owner: str | None) -> bool:
     try:
         boot, pid, started = (owner or "").split(":")
-        return boot == _boot_id() and _owner_of(int(pid)) == owner
+        return boot == _boot() and _owner_of(int(pid)) == owner
     except ValueError:
         return False
 
@@ -80,14 +78,13 @@ class JobContext:
     def cancelled(self) -> bool:
         return self.runner._state(self.job_id) == "cancelled"
 
-    def check_cancelled(self) -> None:
-        if self.cancelled:
-            raise JobCancelled()
-
 
 class JobRunner:
-    def __init__(self, db_path: Path, max_workers: int = 4):
-        self.db_path = db_path
+    """Runs job bodies in a thread pool, inside an app context of ``app`` it provides."""
+
+    def __init__(self, app: Flask, max_workers: int = 4):
+        self.app = app
+        self.db_path = db.path_for(app)
         self.owner = _owner_of(os.getpid())
         self._pool: ThreadPoolExecutor | None = None
         self._max_workers = max_workers
@@ -108,8 +105,12 @@ class JobRunner:
         self._cleanups[kind] = cleanup
 
     def submit(self, kind: str, work: Callable[[JobContext], Any], params: dict | None = None,
-               created_by: str | None = None, exclusive: bool = False) -> str:
-        """Queue ``work(ctx)``; its return value becomes the job's result. Answers the job id."""
+               created_by: str | None = None, exclusive: bool = False,
+               subject: str | None = None) -> str:
+        """Queue ``work(ctx)``; its return value becomes the job's result. Answers the job id.
+
+        ``subject`` names what the job works on (a ticket, a copy log) so it can be found
+        again; ``exclusive`` refuses a second active job of the kind (``JobConflict``)."""
         params = params or {}
         job_id = secrets.token_hex(8)
         conn = self._conn()
@@ -123,9 +124,9 @@ class JobRunner:
                     conn.execute("ROLLBACK")
                     raise JobConflict(active["id"])
             conn.execute(
-                "INSERT INTO jobs(id, kind, state, params, created_by, created_at, owner) "
-                "VALUES (?, ?, 'queued', ?, ?, ?, ?)",
-                (job_id, kind, json.dumps(params), created_by, db.now(), self.owner))
+                "INSERT INTO jobs(id, kind, state, params, created_by, created_at, owner, subject) "
+                "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (job_id, kind, json.dumps(params), created_by, db.now(), self.owner, subject))
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -138,7 +139,8 @@ class JobRunner:
         self._update(job_id, state="running", started_at=db.now())
         ctx = JobContext(self, job_id, params)
         try:
-            result = work(ctx)
+            with self.app.app_context():
+                result = work(ctx)
         except JobCancelled:
             self._finish(job_id, "cancelled", None, None)
         except Exception as exc:
@@ -239,9 +241,65 @@ def get_job(conn, job_id: str, kind: str | None = None):
     return row
 
 
+def list_jobs(conn: sqlite3.Connection, kind: str, limit: int, offset: int = 0,
+              state: str | None = None) -> list[sqlite3.Row]:
+    """Jobs of ``kind``, newest first (optionally only those in ``state``)."""
+    where, args = "kind = ?", [kind]
+    if state is not None:
+        where += " AND state = ?"
+        args.append(state)
+    return conn.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY created_at DESC, rowid DESC "
+                        "LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
+
+
+def latest(conn: sqlite3.Connection, kind: str, subject: str | None = None,
+           state: str | None = None) -> sqlite3.Row | None:
+    """The newest job of ``kind`` (about ``subject``, in ``state``), or None."""
+    where, args = "kind = ?", [kind]
+    if subject is not None:
+        where += " AND subject = ?"
+        args.append(subject)
+    if state is not None:
+        where += " AND state = ?"
+        args.append(state)
+    order = "finished_at DESC" if state in FINAL_STATES else "created_at DESC, rowid DESC"
+    return conn.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY {order} LIMIT 1",
+                        args).fetchone()
+
+
+def any_active(conn: sqlite3.Connection, kind: str) -> bool:
+    return conn.execute("SELECT 1 FROM jobs WHERE kind = ? AND state IN ('queued', 'running') "
+                        "LIMIT 1", (kind,)).fetchone() is not None
+
+
+def record_done(conn: sqlite3.Connection, kind: str, params: dict, result: dict,
+                created_by: str) -> str:
+    """A job done outside the runner (from the console), listed like any other."""
+    job_id = secrets.token_hex(8)
+    now = db.now()
+    conn.execute(
+        "INSERT INTO jobs(id, kind, state, progress, params, result, created_by, created_at, "
+        "started_at, finished_at) VALUES (?, ?, 'succeeded', 1, ?, ?, ?, ?, ?, ?)",
+        (job_id, kind, json.dumps(params), json.dumps(result), created_by, now, now, now))
+    return job_id
+
+
+def delete(conn: sqlite3.Connection, job_ids: list[str]) -> None:
+    """Forget finished jobs (their results were removed)."""
+    conn.executemany("DELETE FROM jobs WHERE id = ? AND state NOT IN ('queued', 'running')",
+                     [(job_id,) for job_id in job_ids])
+
+
+def keep_newest(conn: sqlite3.Connection, kind: str, keep: int) -> None:
+    """Forget all but the newest ``keep`` finished jobs of ``kind``."""
+    conn.execute("DELETE FROM jobs WHERE kind = ? AND state NOT IN ('queued', 'running') AND id "
+                 "NOT IN (SELECT id FROM jobs WHERE kind = ? ORDER BY created_at DESC, "
+                 "rowid DESC LIMIT ?)", (kind, kind, keep))
+
+
 def runner() -> JobRunner:
     return current_app.extensions["jobs"]
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["jobs"] = JobRunner(db.path_for(app))
+    app.extensions["jobs"] = JobRunner(app)

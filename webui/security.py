@@ -10,10 +10,9 @@ from flask import Flask, abort, current_app, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from webui import connectivity, db
+from webui import db, shell
 from webui.access import bearer_token, is_api
 from webui.auth import sessions, tokens
-from webui.errors import problem
 from webui.htmx import is_htmx, redirect_to
 
 login_manager = LoginManager()
@@ -69,12 +68,10 @@ def _gate():
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and (request.content_length or 0) > limit:
         abort(413, description=f"The request is larger than {limit // 1024} KiB.")
-    if is_api() and bearer_token() is not None:
-        # Tokens are remote management, /metrics scraping included: they obey the connectivity
-        # mode (SPEC F5). A signed-in person is the local UI, which always works.
-        allowance = connectivity.allows("remote_management")
-        if not allowance:
-            return problem(403, allowance.reason, title="Refused by the connectivity mode")
+    for gate in shell.of(current_app).gates:
+        answer = gate()
+        if answer is not None:
+            return answer
     if not _view_is_public():
         if bearer_token() is not None and is_api() and not current_user.is_authenticated:
             abort(401, description="The token is unknown, revoked or expired.")

@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask, current_app, url_for
 from flask_login import current_user
 
-from webui import db, navigation
+from webui import db, shell
 
 # Statistics are cheap but asked for on every page: look again after this many seconds.
 CHECK_SECONDS = 5.0
@@ -99,4 +99,4 @@ def banner() -> dict | None:
 
 def init_app(app: Flask) -> None:
     app.extensions["storage"] = StorageMonitor(Path(app.config["INSTANCE"]))
-    navigation.register_banner(app, banner)
+    shell.add_banner(app, banner)

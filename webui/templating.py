@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from webui import navigation
+from webui import shell
 
 
 def local_time(timestamp: float | None, with_date: bool = True) -> Markup:
@@ -48,27 +48,13 @@ def file_size(size: int | None) -> str:
     return f"{size} B"
 
 
-_section_urls: dict[navigation.Section, str] = {}
-
-
-def _section_url(section: navigation.Section) -> str:
-    # Navigation links never change while the app runs; building them is a cost on every page.
-    if section not in _section_urls:
-        _section_urls[section] = url_for(section.endpoint, **dict(section.kwargs))
-    return _section_urls[section]
-
-
 def _context():
-    visible = [s for s in navigation.SECTIONS
-               if not s.admin_only or (current_user.is_authenticated and current_user.is_admin)]
-    groups: dict[str, list] = {}
-    for section in visible:
-        groups.setdefault(section.group, []).append((section, _section_url(section)))
+    admin = current_user.is_authenticated and current_user.is_admin
     return {
         "device_name": current_app.config["DEVICE_NAME"],
         "version": current_app.config["VERSION"],
-        "nav_groups": groups,
-        "banners": navigation.banners,
+        "nav_groups": shell.navigation(bool(admin)),
+        "banners": shell.banners,
     }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, request
-from flask_login import current_user
 
 from webui.errors import ProblemError
 from webui.limits import MAX_ROW_NUMBER, InvalidText, JSONTooDeep, whole_number
@@ -45,8 +44,3 @@ def query_number(name: str, default: int, low: int = 0, high: int = MAX_ROW_NUMB
     if number is None:
         raise FieldError(name, f"a whole number from {low} to {high}")
     return number
-
-
-def require_admin() -> None:
-    if not current_user.is_admin:
-        abort(403, description="This needs the administrator role.")

@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from diagnostics.hardware import inventory as hardware_inventory
 from webui import audit, db
+from webui.access import admin_required
 from webui.api import bp, openapi
-from webui.api.helpers import FieldError, json_body, query_number, require_admin
+from webui.api.helpers import FieldError, json_body, query_number
 from webui.audit.views import filters_from
 from webui.auth import tokens, users
 from webui.dashboard import service as dashboard
@@ -42,16 +43,16 @@ def usage():
 
 
 @bp.route("/tokens")
+@admin_required
 def list_tokens():
     """API tokens with their role, expiry and last use (never the token itself)."""
-    require_admin()
     return jsonify(tokens=[tokens.token_dict(r) for r in tokens.all_tokens(db.get_db())])
 
 
 @bp.route("/tokens", methods=["POST"])
+@admin_required
 def create_token():
     """Create a token ``{name, role, expires_days}``; the answer shows it once."""
-    require_admin()
     body = json_body()
     name = body.get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 64:
@@ -73,9 +74,9 @@ def create_token():
 
 
 @bp.route("/tokens/<int:token_id>", methods=["DELETE"])
+@admin_required
 def revoke_token(token_id: int):
     """Revoke a token."""
-    require_admin()
     if not tokens.revoke(db.get_db(), token_id):
         abort(404, description="No such active token.")
     audit.record("token_revoke", str(token_id))
@@ -83,9 +84,9 @@ def revoke_token(token_id: int):
 
 
 @bp.route("/users")
+@admin_required
 def list_users():
     """Accounts and their roles."""
-    require_admin()
     fields = ("id", "username", "role", "must_change_password", "created_at",
               "password_changed_at")
     return jsonify(users=[{f: r[f] for f in fields} for r in users.all_users(db.get_db())])

@@ -7,39 +7,53 @@ import io
 import json
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
-
-from flask import current_app, has_request_context, request
-from flask_login import current_user
 
 from webui import db
 
 PRUNE_EVERY = 200
+RETENTION_SETTING = "audit_retention"
 
 
-def record(action: str, target: str | None = None, outcome: str = "success",
-           detail: Any = None, actor: str | None = None,
-           conn: sqlite3.Connection | None = None) -> None:
-    """Append one audit entry; actor and client address come from the request when present."""
-    if actor is None:
-        actor = "system"
-        if has_request_context() and current_user and current_user.is_authenticated:
-            actor = current_user.actor
-    client_addr = request.remote_addr if has_request_context() else None
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, and from where: a user, a token, or the device itself."""
+
+    name: str
+    client_addr: str | None = None
+
+
+SYSTEM = Actor("system")
+CONSOLE = Actor("console")
+
+
+def record(conn: sqlite3.Connection, actor: Actor, action: str, target: str | None = None,
+           outcome: str = "success", detail: Any = None) -> None:
+    """Append one audit entry; now and then trim the log to its retention."""
     if detail is not None and not isinstance(detail, str):
         detail = json.dumps(detail, sort_keys=True)
-    conn = conn or db.get_db()
     cur = conn.execute(
         "INSERT INTO audit(at, actor, client_addr, action, target, outcome, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", (db.now(), actor, client_addr, action, target, outcome,
-                                         detail))
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", (db.now(), actor.name, actor.client_addr, action, target,
+                                         outcome, detail))
     if cur.lastrowid % PRUNE_EVERY == 0:
         prune(conn)
 
 
+def keep_retention(conn: sqlite3.Connection, days: int, max_entries: int) -> None:
+    """Store how long entries are kept, so every writer of the log trims it the same way."""
+    value = f"{days},{max_entries}"
+    stored = db.get_setting(conn, RETENTION_SETTING)
+    if stored is None or stored["value"] != value:
+        db.put_setting(conn, RETENTION_SETTING, value, "settings")
+
+
 def prune(conn: sqlite3.Connection) -> None:
-    days = current_app.config["AUDIT_RETENTION_DAYS"]
-    keep = current_app.config["AUDIT_MAX_ENTRIES"]
+    stored = db.get_setting(conn, RETENTION_SETTING)
+    if stored is None:
+        return
+    days, keep = (int(part) for part in stored["value"].split(","))
     conn.execute("DELETE FROM audit WHERE at < ?", (db.now() - days * 86400,))
     conn.execute("DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ?", (keep,))
 

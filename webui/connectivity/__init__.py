@@ -22,15 +22,14 @@ log = logging.getLogger(__name__)
 
 def init_app(app: Flask) -> None:
     """Register the page and API, the banner, the overview card; bring the mode file up to date."""
-    from webui import db, navigation
-    from webui.dashboard.service import register_card
+    from webui import db, shell
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    navigation.replace_section("connectivity", navigation.Section(
-        "Connectivity", "connectivity.page", "Configuration"))
-    navigation.register_banner(app, views.banner)
-    register_card(app, "connectivity/_card.html", views.card)
+    shell.add_section(app, "Connectivity", "connectivity.page", "Configuration", 10)
+    shell.add_banner(app, views.banner)
+    shell.add_card(app, "connectivity/_card.html", views.card)
+    shell.add_gate(app, views.remote_management_gate)
     conn = db.connect(db.path_for(app))
     try:
         service.sync_state_file(conn, app.config["INSTANCE"])

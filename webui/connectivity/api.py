@@ -4,7 +4,8 @@ from flask import jsonify
 from flask_login import current_user
 
 from webui import db
-from webui.api.helpers import json_body, require_admin
+from webui.access import admin_required
+from webui.api.helpers import json_body
 from webui.connectivity import api_bp, service
 from webui.errors import problem
 
@@ -21,13 +22,13 @@ def get_mode():
 
 
 @api_bp.route("", methods=["PUT"])
+@admin_required
 def put_mode():
     """Change the connectivity mode (administrators): `{mode}`.
 
     Runs the connectivity hooks; 409 with the failing hook's output when one fails (the
     previous mode is restored) or while another change runs; 422 for an unknown mode.
     """
-    require_admin()
     mode = json_body().get("mode")
     if not isinstance(mode, str) or mode not in service.MODES:
         rule = f"one of {', '.join(service.MODES)}"

@@ -4,9 +4,10 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from webui import db
-from webui.access import admin_required
+from webui.access import admin_required, bearer_token, is_api
 from webui.connectivity import bp, service
 from webui.connectivity.forms import ModeForm
+from webui.errors import problem
 
 
 def _page(status: int = 200, form: ModeForm | None = None,
@@ -62,3 +63,14 @@ def card() -> dict:
     allowances = [(service.CAPABILITY_LABELS[c], service.allows(c, state.mode))
                   for c in service.CAPABILITIES]
     return {"state": state, "allowances": allowances}
+
+
+def remote_management_gate():
+    """Tokens are remote management, /metrics scraping included: they obey the connectivity
+    mode (SPEC F5). A signed-in person is the local UI, which always works."""
+    if not (is_api() and bearer_token() is not None):
+        return None
+    allowance = service.allows("remote_management")
+    if allowance:
+        return None
+    return problem(403, allowance.reason, title="Refused by the connectivity mode")

@@ -18,16 +18,14 @@ INDEX_DIR = "copylog-index"
 def init_app(app: Flask) -> None:
     """Register the pages, the API and the overview card; open the store on the configured roots."""
     from diagnostics.copylogs import CopyLogStore
-    from webui import navigation
-    from webui.dashboard.service import register_card
+    from webui import shell
 
     store = CopyLogStore(app.config["COPYLOG_ROOTS"], str(Path(app.config["INSTANCE"]) / INDEX_DIR))
     app.extensions["copylogs"] = service.CopyLogs(store)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    navigation.replace_section("copy-logs",
-                               navigation.Section("Copy logs", "copylogs.page", "Data"))
-    register_card(app, "dashboard/_copylogs_card.html", views.card)
+    shell.add_section(app, "Copy logs", "copylogs.page", "Data", 10)
+    shell.add_card(app, "dashboard/_copylogs_card.html", views.card)
 
 
 from webui.copylogs import api, service, views  # noqa: E402,F401

@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 
 from diagnostics import system
+from webui import shell
 from webui.audit.service import recent_failed_sign_ins
 from webui.dashboard import usage
-
-OverviewCard = tuple[str, Callable[[], dict[str, Any] | None]]
-
-
-def register_card(app: Flask, template: str, provider: Callable[[], dict[str, Any] | None]) -> None:
-    """A feature adds a card to the overview: ``template`` rendered with ``provider()``."""
-    app.extensions.setdefault("overview_cards", []).append((template, provider))
-
-
-def cards() -> list[tuple[str, dict[str, Any]]]:
-    shown = []
-    for template, provider in current_app.extensions.get("overview_cards", []):
-        context = provider()
-        if context is not None:
-            shown.append((template, context))
-    return shown
 
 
 def overview(conn: sqlite3.Connection) -> dict[str, Any]:
     return {
         "identity": system.identity(),
         "failed_sign_ins": recent_failed_sign_ins(conn),
-        "cards": cards(),
+        "cards": shell.cards(),
         **usage_context(),
     }
 

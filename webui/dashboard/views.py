@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, render_template
+from flask import current_app, jsonify, render_template
 
 from diagnostics import Host, system
 from diagnostics.hardware import inventory as hardware_inventory
-from webui import config, db, navigation
+from webui import config, db
 from webui.access import public
-from webui.dashboard import bp, placeholder_bp, service
+from webui.dashboard import bp, service
 
 
 @bp.route("/")
@@ -25,14 +25,6 @@ def settings():
 @public
 def healthz():
     return jsonify(status="ok", boot_id=system.boot_id(Host()))
-
-
-@placeholder_bp.route("/soon/<section>")
-def page(section: str):
-    labels = {dict(s.kwargs).get("section"): s.label for s in navigation.SECTIONS}
-    if section not in labels:
-        abort(404)
-    return render_template("placeholder/page.html", label=labels[section])
 
 
 @bp.route("/usage")

@@ -10,15 +10,14 @@ api_bp = Blueprint("power_api", __name__, url_prefix="/api/v1/power")
 
 def init_app(app: Flask) -> None:
     """Register the page and API, the scheduled-action and dry-run banners, the overview card."""
-    from webui import navigation
-    from webui.dashboard.service import register_card
+    from webui import shell
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    navigation.replace_section("power", navigation.Section("Power", "power.page", "Maintenance"))
-    navigation.register_banner(app, views.scheduled_banner)
-    navigation.register_banner(app, views.dry_run_banner)
-    register_card(app, "power/_card.html", views.card)
+    shell.add_section(app, "Power", "power.page", "Maintenance", 10)
+    shell.add_banner(app, views.scheduled_banner)
+    shell.add_banner(app, views.dry_run_banner)
+    shell.add_card(app, "power/_card.html", views.card)
 
 
 from webui.power import api, views  # noqa: E402,F401

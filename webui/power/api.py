@@ -4,7 +4,8 @@ from flask import jsonify
 from flask_login import current_user
 
 from webui import db
-from webui.api.helpers import FieldError, json_body, require_admin
+from webui.access import admin_required
+from webui.api.helpers import FieldError, json_body
 from webui.errors import problem
 from webui.power import api_bp, service
 from webui.power.backends import PowerError
@@ -30,6 +31,7 @@ def get_power():
 
 
 @api_bp.route("", methods=["POST"])
+@admin_required
 def request_power():
     """Restart or shut down now or later (administrators).
 
@@ -37,7 +39,6 @@ def request_power():
     message}` (message optional, at most 200 characters). 202 with the power state and the
     accepted `request`; 409 while another action is scheduled; 502 when the backend fails.
     """
-    require_admin()
     body = json_body()
     action = body.get("action")
     if not isinstance(action, str) or action not in service.ACTIONS:
@@ -65,9 +66,9 @@ def request_power():
 
 
 @api_bp.route("", methods=["DELETE"])
+@admin_required
 def cancel_power():
     """Cancel the scheduled restart or shut down (administrators); 404 when none is."""
-    require_admin()
     try:
         service.cancel(db.get_db(), service.configured_backend(), current_user.actor)
     except service.NothingScheduled as exc:

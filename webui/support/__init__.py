@@ -10,14 +10,13 @@ api_bp = Blueprint("support_api", __name__, url_prefix="/api/v1/support")
 
 def init_app(app: Flask) -> None:
     """Register the pages and API, take the navigation slot, clean up after a crash."""
-    from webui import navigation
+    from webui import shell
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    navigation.replace_section("support", navigation.Section(
-        "Support", "support.page", "Troubleshooting"))
-    service.clean_leftovers(app)
-    tickets.clean_leftovers(app)
+    shell.add_section(app, "Support", "support.page", "Troubleshooting", 20)
+    shell.add_cleanup(app, lambda: service.clean_leftovers(app))
+    shell.add_cleanup(app, lambda: tickets.clean_leftovers(app))
     app.extensions["jobs"].on_interrupted(
         service.KIND, lambda job: service.cleanup_partials(service.package_dir(app)))
 

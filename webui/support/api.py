@@ -5,7 +5,8 @@ from flask_login import current_user
 
 from diagnostics.collect import COLLECTORS, InsufficientSpace
 from webui import audit, db
-from webui.api.helpers import FieldError, json_body, require_admin
+from webui.access import admin_required
+from webui.api.helpers import FieldError, json_body
 from webui.errors import ProblemError, problem
 from webui.jobs import JobConflict
 from webui.support import api_bp, service, tickets, upload, usb
@@ -36,13 +37,13 @@ def list_packages():
 
 
 @api_bp.route("/packages", methods=["POST"])
+@admin_required
 def create_package():
     """Start a support package: ``{collectors, since_hours, obfuscate}``, all optional.
 
     202 with the package and ``Location``; 422 naming a bad field; 409 while another package
     is being made; 507 when the instance lacks the configured free space (figures given).
     """
-    require_admin()
     body = json_body()
     try:
         options = service.parse_options(body.get("collectors"),
@@ -70,9 +71,9 @@ def get_package(package_id: str):
 
 
 @api_bp.route("/packages/<package_id>/download")
+@admin_required
 def download_package(package_id: str):
     """The package's zip, streamed with its name and length (administrators only)."""
-    require_admin()
     package = package_or_404(package_id)
     if not package.ready:
         return problem(409, f"This support package is {package.state}, not ready to download.")
@@ -80,9 +81,9 @@ def download_package(package_id: str):
 
 
 @api_bp.route("/packages/<package_id>", methods=["DELETE"])
+@admin_required
 def delete_package(package_id: str):
     """Delete a finished package (its file and its entry); 409 while it is being made."""
-    require_admin()
     package = package_or_404(package_id)
     try:
         service.delete(db.get_db(), package)
@@ -93,9 +94,9 @@ def delete_package(package_id: str):
 
 
 @api_bp.route("/packages/<package_id>/cancel", methods=["POST"])
+@admin_required
 def cancel_package(package_id: str):
     """Cancel a package being made; its partial file is removed."""
-    require_admin()
     package = package_or_404(package_id)
     if not service.cancel(package):
         return problem(409, f"This support package is already {package.state}.")
@@ -104,14 +105,15 @@ def cancel_package(package_id: str):
 
 
 @api_bp.route("/tickets")
+@admin_required
 def list_tickets():
     """Support tickets, newest first, with their bundles."""
-    require_admin()
     found = tickets.recent(db.get_db(), tickets.ticket_dir(current_app))
     return jsonify(tickets=[t.to_dict() for t in found])
 
 
 @api_bp.route("/tickets", methods=["POST"])
+@admin_required
 def create_ticket():
     """File a support ticket: ``{summary, problem_type, severity, started_at, description,
     contact_name, email, phone, contact_method, package_id}``.
@@ -120,7 +122,6 @@ def create_ticket():
     package is made first: 202, poll ``Location`` until ``state`` is ``ready`` or ``failed``.
     422 lists every bad field.
     """
-    require_admin()
     body = json_body()
     details, problems = tickets.check(body)
     if problems:
@@ -155,16 +156,16 @@ def create_ticket():
 
 
 @api_bp.route("/tickets/<ticket_id>")
+@admin_required
 def get_ticket(ticket_id: str):
     """One support ticket: its fields, ``state`` (waiting, ready, failed, removed) and bundle."""
-    require_admin()
     return jsonify(ticket_or_404(ticket_id).to_dict())
 
 
 @api_bp.route("/tickets/<ticket_id>/download")
+@admin_required
 def download_ticket(ticket_id: str):
     """The ticket bundle's zip, streamed with its name and length."""
-    require_admin()
     ticket = ticket_or_404(ticket_id)
     if not ticket.ready:
         return problem(409, f"This ticket's bundle is {ticket.state}, not ready to download.")
@@ -172,6 +173,7 @@ def download_ticket(ticket_id: str):
 
 
 @api_bp.route("/tickets/<ticket_id>/upload", methods=["POST"])
+@admin_required
 def upload_ticket(ticket_id: str):
     """Send the ticket bundle to the configured support endpoint over HTTPS, as a job.
 
@@ -180,7 +182,6 @@ def upload_ticket(ticket_id: str):
     mode: 409 when fully disconnected; when partially disconnected, 409 with the ``size`` until
     the request carries ``{"confirm_size": true}``. 409 when no usable endpoint is configured.
     """
-    require_admin()
     ticket = ticket_or_404(ticket_id)
     body = json_body()
     confirm = body.get("confirm_size", False)
@@ -207,17 +208,17 @@ def upload_ticket(ticket_id: str):
 
 
 @api_bp.route("/usb-drives")
+@admin_required
 def list_usb_drives():
     """Mounted removable USB drives the bundle can be copied to."""
-    require_admin()
     return jsonify(drives=[{"device": d.device, "mount_point": d.mount_point, "label": d.label,
                             "free": d.free} for d in usb.removable_drives()])
 
 
 @api_bp.route("/tickets/<ticket_id>/usb", methods=["POST"])
+@admin_required
 def copy_ticket_to_usb(ticket_id: str):
     """Copy the ticket bundle and a ``.sha256`` file to a drive: ``{mount_point}``."""
-    require_admin()
     ticket = ticket_or_404(ticket_id)
     body = json_body()
     mount_point = body.get("mount_point")

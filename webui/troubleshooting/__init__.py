@@ -10,14 +10,13 @@ api_bp = Blueprint("diagnostics_api", __name__, url_prefix="/api/v1/diagnostics"
 
 def init_app(app: Flask) -> None:
     """Register the page and API, take the navigation slot, add the overview card."""
-    from webui import navigation
-    from webui.dashboard.service import register_card
+    from webui import shell
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    navigation.replace_section("diagnostics", navigation.Section(
-        "Diagnostic tests", "troubleshooting.diagnostics", "Troubleshooting"))
-    register_card(app, "dashboard/_diagnostics_card.html", views.overview_card)
+    shell.add_section(app, "Diagnostic tests", "troubleshooting.diagnostics",
+                      "Troubleshooting", 10)
+    shell.add_card(app, "dashboard/_diagnostics_card.html", views.overview_card)
 
 
 from webui.troubleshooting import api, views  # noqa: E402,F401

@@ -8,7 +8,8 @@ from flask import abort, jsonify, request, url_for
 from flask_login import current_user
 
 from webui import db, jobs
-from webui.api.helpers import FieldError, json_body, require_admin
+from webui.access import admin_required
+from webui.api.helpers import FieldError, json_body
 from webui.errors import problem
 from webui.troubleshooting import api_bp, service
 
@@ -37,13 +38,13 @@ def _requested_tests(body: dict) -> list[str] | None:
 
 
 @api_bp.route("/runs", methods=["POST"])
+@admin_required
 def create_run():
     """Start a diagnostic run (administrators); 202 with the run and its Location.
 
     Body ``{"tests": [id, …]}``; without ``tests`` (or without a body) every test runs.
     409 names the active run when one is already going.
     """
-    require_admin()
     # An empty body runs every test.
     body = json_body() if request.get_data(cache=True) else {}
     tests = _requested_tests(body)
