@@ -249,12 +249,20 @@ def path_for(app: Flask) -> Path:
     return Path(app.config["INSTANCE"]) / DB_NAME
 
 
+class _OpenConnections(dict):
+    """A thread's connections by database path, closed when the thread ends."""
+
+    def __del__(self):
+        for conn in self.values():
+            conn.close()
+
+
 class _ThreadConnections(threading.local):
     """One open connection per server thread and database: opening one per request costs
     more than most requests."""
 
     def __init__(self):
-        self.by_path: dict[str, sqlite3.Connection] = {}
+        self.by_path: dict[str, sqlite3.Connection] = _OpenConnections()
 
 
 _connections = _ThreadConnections()
