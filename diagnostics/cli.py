@@ -8,18 +8,10 @@ import shutil
 import sys
 import textwrap
 
-from diagnostics.probes import PROBE_IDS
+from diagnostics.probes import UnknownTests
 from diagnostics.result import Result, exit_code
 from diagnostics.runner import catalogue, run
 from diagnostics.settings import ProbeSettings
-
-STATUS_LABELS = {
-    "healthy": "Healthy",
-    "not_applicable": "Not applicable",
-    "warning": "Warning",
-    "unhealthy": "Unhealthy",
-    "could_not_run": "Could not run",
-}
 
 
 def main(argv: list[str] | None = None, settings: ProbeSettings | None = None) -> int:
@@ -30,14 +22,17 @@ def main(argv: list[str] | None = None, settings: ProbeSettings | None = None) -
                "could not run.")
     parser.add_argument("--json", action="store_true", help='print {"results": [...]} as JSON')
     parser.add_argument("--test", dest="tests", action="extend", nargs="+", metavar="ID",
-                        choices=PROBE_IDS, help="run only these tests (repeatable)")
+                        help="run only these tests (repeatable; --list names them)")
     parser.add_argument("--list", action="store_true", help="list the tests and exit")
     args = parser.parse_args(argv)
     if args.list:
-        for test_id, title, description in catalogue():
-            print(f"{test_id:<27} {title}: {description}")
+        for test in catalogue():
+            print(f"{test.id:<27} {test.title}: {test.description}")
         return 0
-    results = run(args.tests, settings=settings)
+    try:
+        results = run(args.tests, settings=settings)
+    except UnknownTests as exc:
+        parser.error(str(exc))
     if args.json:
         json.dump({"results": [r.to_dict() for r in results]}, sys.stdout, indent=2)
         print()
@@ -52,7 +47,7 @@ def format_table(results: list[Result]) -> str:
     lines = [f"{'STATUS':<15} {'TEST':<27} SUMMARY"]
     for r in results:
         lines += textwrap.wrap(r.summary or "-", width,
-                               initial_indent=f"{STATUS_LABELS[r.status.value]:<15} {r.id:<27} ",
+                               initial_indent=f"{r.status.label:<15} {r.id:<27} ",
                                subsequent_indent=" " * 44)
         if r.recommended_action:
             lines += textwrap.wrap(f"→ {r.recommended_action}", width - 4,

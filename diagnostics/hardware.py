@@ -4,37 +4,7 @@ power supplies and temperature sensors, from udev where it answers and sysfs oth
 from __future__ import annotations
 
 from diagnostics.host import Host
-from diagnostics.probes import (
-    compute_acceleration,
-    disks,
-    network_interfaces,
-    power_supplies,
-    thermal,
-)
-
-USB_DIR = "/sys/bus/usb/devices"
-
-
-def usb_devices(host: Host) -> list[dict]:
-    """USB devices (not their interfaces, not the root hubs' interfaces) with vendor and speed."""
-    found = []
-    for name in host.listdir(USB_DIR):
-        if ":" in name:
-            continue  # an interface of a device, not a device
-        base = f"{USB_DIR}/{name}"
-        vendor_id = host.read_value(f"{base}/idVendor")
-        if vendor_id is None:
-            continue
-        found.append({
-            "bus_path": name,
-            "vendor_id": vendor_id,
-            "product_id": host.read_value(f"{base}/idProduct"),
-            "manufacturer": host.read_value(f"{base}/manufacturer"),
-            "product": host.read_value(f"{base}/product"),
-            "speed_mbps": host.read_value(f"{base}/speed"),
-            "hub": host.read_value(f"{base}/bDeviceClass") == "09",
-        })
-    return found
+from diagnostics.readers import disks, network, pci, power, sensors, usb
 
 
 def inventory(host: Host | None = None) -> dict[str, list[dict]]:
@@ -42,10 +12,10 @@ def inventory(host: Host | None = None) -> dict[str, list[dict]]:
     host = host or Host()
     return {
         "disks": disks.inventory(host),
-        "network_interfaces": [network_interfaces.interface(host, name)
-                               for name in network_interfaces.physical_interfaces(host)],
-        "usb_devices": usb_devices(host),
-        "accelerators": compute_acceleration.accelerators(host),
-        "power_supplies": power_supplies.sysfs_supplies(host),
-        "temperature_sensors": thermal.sensors(host),
+        "network_interfaces": [network.interface(host, name)
+                               for name in network.physical_interfaces(host)],
+        "usb_devices": usb.usb_devices(host),
+        "accelerators": pci.accelerators(host),
+        "power_supplies": power.power_supplies(host),
+        "temperature_sensors": sensors.sensors(host),
     }

@@ -8,12 +8,15 @@ network methods) makes every probe testable; nothing here writes to the host.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import selectors
 import shutil
 import signal
 import subprocess
-import threading
 import time
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +25,9 @@ from diagnostics import clock, net
 DEFAULT_READ_LIMIT = 1 << 20
 DEFAULT_OUTPUT_LIMIT = 1 << 20
 DEFAULT_TIMEOUT = 10.0
+CHUNK = 1 << 20
+STDERR_LIMIT = 4096
+EXIT_GRACE = 2.0  # seconds of output still read after the command exits
 
 
 class HostError(Exception):
@@ -94,19 +100,6 @@ class Host:
     def read_text(self, absolute: str, limit: int = DEFAULT_READ_LIMIT) -> str | None:
         data = self.read_bytes(absolute, limit)
         return None if data is None else data.decode("utf-8", errors="replace")
-
-    def read_tail(self, absolute: str, limit: int = DEFAULT_READ_LIMIT) -> bytes | None:
-        """Last ``limit`` bytes of a file (logs keep their newest lines)."""
-        try:
-            with open(self.path(absolute), "rb") as f:
-                f.seek(0, os.SEEK_END)
-                size = f.tell()
-                f.seek(max(0, size - limit))
-                return f.read(limit)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as exc:
-            raise HostError(f"{absolute}: {exc.strerror or exc}") from exc
 
     def read_value(self, absolute: str) -> str | None:
         """A one-line sysfs/procfs value, stripped; None when absent or unreadable."""
@@ -191,49 +184,152 @@ class Host:
         return shutil.which(program, path=self.path_env)
 
     def run(self, argv: list[str] | tuple[str, ...], *, timeout: float = DEFAULT_TIMEOUT,
-            limit: int = DEFAULT_OUTPUT_LIMIT, input: bytes | None = None) -> CommandResult:
+            limit: int = DEFAULT_OUTPUT_LIMIT) -> CommandResult:
         """Run a command with a deadline and an output cap; never raises for the usual failures.
 
         A program that is not installed gives ``missing=True``; a hang is killed (with its process
-        group) at ``timeout``; output past ``limit`` bytes is dropped and ``truncated`` is set.
+        group) at ``timeout``; output past ``limit`` bytes stops the command and sets ``truncated``.
         """
         argv = tuple(str(a) for a in argv)
-        start = time.monotonic()
+        outcome = CommandOutcome()
+        stdout = b"".join(self.stream(argv, outcome, timeout=timeout, limit=limit))
+        return CommandResult(
+            argv, outcome.returncode, stdout.decode("utf-8", errors="replace"),
+            outcome.stderr.decode("utf-8", errors="replace"), outcome.duration,
+            timed_out=outcome.timed_out, truncated=outcome.truncated, missing=outcome.missing,
+            error=outcome.error)
+
+    def stream(self, argv: tuple[str, ...], outcome: CommandOutcome, *, timeout: float,
+               limit: int | None, keep: str = "head",
+               should_stop: Callable[[], bool] | None = None) -> Iterator[bytes]:
+        """Yield the stdout of ``argv`` run with this host's PATH; fill ``outcome`` as it goes.
+
+        At most ``limit`` bytes come out (``None``: no cap): with ``keep="head"`` the command is
+        stopped once the cap is reached; with ``keep="tail"`` it runs to the end and only the last
+        ``limit`` bytes are kept (in memory, so tail caps stay modest). The command is killed with
+        its process group at ``timeout`` seconds, and when ``should_stop`` returns True (then
+        :class:`Cancelled` is raised).
+        """
         exe = self.which(argv[0]) if "/" not in argv[0] else argv[0]
         if exe is None:
-            return CommandResult(argv, None, "", "", 0.0, missing=True,
-                                 error=f"{argv[0]} is not installed")
-        env = {"PATH": self.path_env, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", **self.env}
+            outcome.missing = True
+            outcome.error = f"{argv[0]} is not installed"
+            return
+        env = {"PATH": self.path_env, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "SYSTEMD_PAGER": "",
+               **self.env}
         try:
-            proc = subprocess.Popen(
-                (exe, *argv[1:]),
-                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+            proc = subprocess.Popen((exe, *argv[1:]), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                    start_new_session=True)
         except OSError as exc:
-            return CommandResult(argv, None, "", "", time.monotonic() - start,
-                                 error=f"{argv[0]}: {exc.strerror or exc}")
-        # Output past the cap is not worth waiting for: stop the command there.
-        out = _CappedReader(proc.stdout, limit, on_overflow=lambda: _kill_group(proc, wait=False))
-        err = _CappedReader(proc.stderr, 64 * 1024)
-        if input is not None:
-            try:
-                proc.stdin.write(input)
-                proc.stdin.close()
-            except OSError:
-                pass
-        timed_out = False
+            outcome.error = f"{argv[0]}: {exc.strerror or exc}"
+            outcome.duration = round(time.monotonic() - outcome.started, 3)
+            return
+        deadline = outcome.started + timeout
         try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-        out.join(2)
-        err.join(2)
-        returncode = proc.poll()
-        return CommandResult(
-            argv, None if timed_out else returncode, out.text(), err.text(),
-            round(time.monotonic() - start, 3), timed_out=timed_out, truncated=out.truncated,
-            error=f"timed out after {timeout:g} s" if timed_out else None)
+            yield from _read(proc, outcome, deadline, limit, keep, should_stop)
+            if not outcome.timed_out and not outcome.truncated:
+                _wait(proc, outcome, deadline)
+        finally:
+            _stop(proc, outcome)
+
+
+@dataclass
+class CommandOutcome:
+    """What a streamed command did; filled in while its output is consumed."""
+
+    returncode: int | None = None
+    timed_out: bool = False
+    truncated: bool = False
+    missing: bool = False
+    error: str | None = None
+    stderr: bytes = b""
+    output_bytes: int = 0
+    started: float = field(default_factory=time.monotonic)
+    duration: float = 0.0
+
+    def time_out(self, timeout: float) -> None:
+        self.timed_out = True
+        self.error = f"timed out after {timeout:g} s"
+
+
+class Cancelled(Exception):
+    """The caller asked to stop while a command was running."""
+
+
+def _read(proc: subprocess.Popen, outcome: CommandOutcome, deadline: float, limit: int | None,
+          keep: str, should_stop: Callable[[], bool] | None) -> Iterator[bytes]:
+    """The command's stdout until it closes it, the deadline, the cap or a stop request."""
+    tail: deque[bytes] = deque()
+    tail_size = 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        selector.register(proc.stderr, selectors.EVENT_READ)
+        exited_at = None
+        while selector.get_map():
+            now = time.monotonic()
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > EXIT_GRACE:
+                break  # a child left behind holds the output open; the command itself is done
+            remaining = deadline - now
+            if remaining <= 0:
+                outcome.time_out(deadline - outcome.started)
+                break
+            if should_stop is not None and should_stop():
+                raise Cancelled
+            for key, _ in selector.select(min(remaining, 0.5)):
+                chunk = os.read(key.fd, CHUNK)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                if key.fileobj is proc.stderr:
+                    outcome.stderr = (outcome.stderr + chunk)[:STDERR_LIMIT]
+                    continue
+                outcome.output_bytes += len(chunk)
+                if keep == "tail":
+                    tail.append(chunk)
+                    tail_size += len(chunk)
+                    while limit is not None and tail_size - len(tail[0]) >= limit:
+                        tail_size -= len(tail.popleft())
+                    continue
+                if limit is not None and outcome.output_bytes > limit:
+                    room = limit - (outcome.output_bytes - len(chunk))
+                    outcome.truncated = True
+                    if room > 0:
+                        yield chunk[:room]
+                    return
+                yield chunk
+    if keep == "tail":
+        excess = tail_size - limit if limit is not None else 0
+        outcome.truncated = excess > 0
+        for chunk in tail:
+            yield chunk[excess:] if excess > 0 else chunk
+            excess -= len(chunk)
+
+
+def _wait(proc: subprocess.Popen, outcome: CommandOutcome, deadline: float) -> None:
+    # Closing its output is not exiting: the command's own exit code is still to come.
+    try:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        outcome.time_out(deadline - outcome.started)
+
+
+def _stop(proc: subprocess.Popen, outcome: CommandOutcome) -> None:
+    """Kill what is still running, reap it and record how it ended."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        outcome.error = outcome.error or "could not be stopped"
+    for pipe in (proc.stdout, proc.stderr):
+        pipe.close()
+    if not outcome.timed_out and not outcome.truncated:
+        outcome.returncode = proc.returncode
+    outcome.duration = round(time.monotonic() - outcome.started, 3)
 
 
 def _udev_devices(subsystem: str) -> list[Device]:
@@ -253,48 +349,3 @@ def _udev_devices(subsystem: str) -> list[Device]:
 def _parse_uevent(text: str) -> dict[str, str]:
     pairs = (line.partition("=") for line in text.splitlines())
     return {key: value for key, sep, value in pairs if sep}
-
-
-class _CappedReader(threading.Thread):
-    """Drain a pipe in the background, keeping at most ``limit`` bytes."""
-
-    def __init__(self, pipe, limit: int, on_overflow=None):
-        super().__init__(daemon=True)
-        self.pipe, self.limit, self.on_overflow = pipe, limit, on_overflow
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.truncated = False
-        self.start()
-
-    def run(self) -> None:
-        try:
-            while chunk := self.pipe.read1(65536):
-                room = self.limit - self.size
-                if room > 0:
-                    self.chunks.append(chunk[:room])
-                    self.size += min(len(chunk), room)
-                if len(chunk) > room:
-                    self.truncated = True
-                    if self.on_overflow is not None:
-                        self.on_overflow()
-                        return
-        except (OSError, ValueError):
-            pass
-        finally:
-            self.pipe.close()
-
-    def text(self) -> str:
-        return b"".join(self.chunks).decode("utf-8", errors="replace")
-
-
-def _kill_group(proc: subprocess.Popen, wait: bool = True) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if not wait:
-        return
-    try:
-        proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        pass

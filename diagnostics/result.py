@@ -3,31 +3,54 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
 class Status(enum.StrEnum):
-    """Outcome of one diagnostic test, ordered from best to worst by ``severity``."""
+    """Outcome of one diagnostic test, in the order results are counted and shown.
+
+    ``severity`` ranks them for exit codes and health; ``label`` is what people read.
+    """
 
     HEALTHY = "healthy"
-    NOT_APPLICABLE = "not_applicable"
     WARNING = "warning"
     UNHEALTHY = "unhealthy"
     COULD_NOT_RUN = "could_not_run"
+    NOT_APPLICABLE = "not_applicable"
 
     @property
     def severity(self) -> int:
         return _SEVERITY[self]
 
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
 
 _SEVERITY = {
     Status.HEALTHY: 0,
-    Status.NOT_APPLICABLE: 0,
     Status.WARNING: 1,
     Status.UNHEALTHY: 2,
     Status.COULD_NOT_RUN: 2,
+    Status.NOT_APPLICABLE: 0,
 }
+_LABELS = {
+    Status.HEALTHY: "Healthy",
+    Status.WARNING: "Warning",
+    Status.UNHEALTHY: "Unhealthy",
+    Status.COULD_NOT_RUN: "Could not run",
+    Status.NOT_APPLICABLE: "Not applicable",
+}
+# Worst first; among equals, a verdict (unhealthy, healthy) before its absence.
+WORST_FIRST = tuple(sorted(Status, key=lambda status: -status.severity))
+
+
+def worst(statuses: Iterable[Status]) -> Status | None:
+    """The status that sums up ``statuses``, or None when there are none."""
+    present = set(statuses)
+    return next((status for status in WORST_FIRST if status in present), None)
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,13 @@ class Result:
         data = asdict(self)
         data["status"] = self.status.value
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Result:
+        """The result :meth:`to_dict` made, read back (from a job row or a saved run)."""
+        return cls(id=data["id"], title=data["title"], status=Status(data["status"]),
+                   summary=data["summary"], details=dict(data.get("details") or {}),
+                   recommended_action=data.get("recommended_action"))
 
 
 def exit_code(results: list[Result]) -> int:

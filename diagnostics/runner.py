@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from diagnostics import probes as probe_modules
 from diagnostics.host import Host
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status
 from diagnostics.settings import ProbeSettings
 
 OnResult = Callable[[Result, int, int], None]
 
 
-def catalogue() -> list[tuple[str, str, str]]:
-    """Every diagnostic test as ``(id, title, description)``, in catalogue order."""
-    return [(m.ID, m.TITLE, m.DESCRIPTION) for m in probe_modules.load()]
+class DiagnosticTest(NamedTuple):
+    """One entry of the catalogue."""
+
+    id: str
+    title: str
+    description: str
+
+
+@functools.cache
+def catalogue() -> tuple[DiagnosticTest, ...]:
+    """Every diagnostic test, in catalogue order (read once: the probes are code)."""
+    return tuple(DiagnosticTest(m.ID, m.TITLE, m.DESCRIPTION) for m in probe_modules.load())
+
+
+def select(ids: Sequence[str] | None = None) -> list[Any]:
+    """The probes of ``ids`` (all when None) in catalogue order, for :func:`run_probes`.
+
+    The one check of requested ids: raises :class:`~diagnostics.probes.UnknownTests` naming
+    the unknown ones.
+    """
+    return probe_modules.load(ids)
 
 
 def run(ids: Sequence[str] | None = None, host: Host | None = None,
@@ -26,10 +46,9 @@ def run(ids: Sequence[str] | None = None, host: Host | None = None,
     """Run the tests named by ``ids`` (all when None) and return their results in catalogue order.
 
     ``on_result(result, done, total)`` is called from the calling thread as each test finishes.
-    Raises ``ValueError`` for an unknown id.
+    Raises :class:`~diagnostics.probes.UnknownTests` (a ``ValueError``) for an unknown id.
     """
-    return run_probes(probe_modules.load(ids), host or Host(), settings or ProbeSettings(),
-                      on_result)
+    return run_probes(select(ids), host or Host(), settings or ProbeSettings(), on_result)
 
 
 def run_probes(probes: Sequence[Any], host: Host, settings: ProbeSettings,
@@ -72,7 +91,9 @@ def run_probes(probes: Sequence[Any], host: Host, settings: ProbeSettings,
 def _run_one(probe: Any, host: Host, settings: ProbeSettings, index: int,
              finished: queue.Queue) -> None:
     try:
-        result = probe.run(host, settings)
+        missing = getattr(probe, "REQUIRES", NOTHING).missing(host)
+        result = (_not_applicable(probe, missing) if missing
+                  else probe.run(host, settings))
         if not isinstance(result, Result):
             raise TypeError(f"returned {type(result).__name__}, not a Result")
     except Exception as exc:  # any failure of one probe must not stop the run
@@ -82,3 +103,9 @@ def _run_one(probe: Any, host: Host, settings: ProbeSettings, index: int,
             {"error": f"{type(exc).__name__}: {exc}"},
             "Create a support package and send it to support; the other tests are unaffected.")
     finished.put((index, result))
+
+
+def _not_applicable(probe: Any, missing: list[str]) -> Result:
+    return Result(probe.ID, probe.TITLE, Status.NOT_APPLICABLE,
+                  f"This system cannot run this test: {'; '.join(missing)}",
+                  {"missing_requirements": missing})

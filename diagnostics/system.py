@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from diagnostics.host import Host
+from diagnostics.readers.boot import boot_id, uptime
 
 
 @dataclass(frozen=True)
@@ -36,20 +37,6 @@ def os_release(host: Host) -> dict[str, str]:
         if sep and key.strip() and not key.startswith("#"):
             fields[key.strip()] = value.strip().strip("\"'")
     return fields
-
-
-def boot_id(host: Host) -> str | None:
-    return host.read_value("/proc/sys/kernel/random/boot_id")
-
-
-def uptime(host: Host) -> float | None:
-    if host.is_live:
-        return time.clock_gettime(time.CLOCK_BOOTTIME)  # /proc/uptime without a file read
-    value = host.read_value("/proc/uptime")
-    try:
-        return float(value.split()[0]) if value else None
-    except (ValueError, IndexError):
-        return None
 
 
 def _dmi(host: Host, name: str) -> str | None:

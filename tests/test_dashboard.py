@@ -2,6 +2,8 @@ import time
 
 from webui.dashboard import usage
 
+from conftest import make_app
+
 
 def test_overview_shows_device_and_live_usage(client, auth):
     auth.sign_in_viewer()
@@ -10,10 +12,10 @@ def test_overview_shows_device_and_live_usage(client, auth):
     assert 'hx-trigger="every 2s"' in page
 
 
-def test_usage_fragment_and_api_after_samples(client, auth):
+def test_usage_fragment_and_api_after_samples(app, client, auth):
     auth.sign_in_viewer()
-    usage.sampler.ensure_running()
-    usage.sampler.take()
+    usage.sampler(app).ensure_running()
+    usage.sampler(app).take()
     fragment = client.get("/usage").get_data(as_text=True)
     assert "<polyline" in fragment and "CPU" in fragment
     body = client.get("/api/v1/usage").get_json()
@@ -25,9 +27,21 @@ def test_usage_fragment_and_api_after_samples(client, auth):
 def test_one_sampler_for_every_client(app, client, auth):
     auth.sign_in_viewer()
     client.get("/usage")
-    first = usage.sampler._thread
+    first = usage.sampler(app)._thread
     app.test_client().get("/usage")
-    assert usage.sampler._thread is first and first.is_alive()
+    assert usage.sampler(app)._thread is first and first.is_alive()
+
+
+def test_each_app_samples_usage_on_its_own(app, tmp_path):
+    other = make_app(tmp_path / "other")
+    try:
+        assert usage.sampler(other) is not usage.sampler(app)
+        usage.sampler(app).ensure_running()
+        usage.sampler(app).take()
+        assert not usage.sampler(other).samples
+    finally:
+        other.extensions["last_seen"].close()
+        other.extensions["jobs"].shutdown()
 
 
 def test_sparkline_scales_into_the_box():

@@ -1,13 +1,14 @@
 """The runner, the catalogue and the console command, on canned hosts and on this machine."""
 
 import json
+import shutil
 import threading
 from types import SimpleNamespace
 
 import pytest
 
 import diagnostics
-from diagnostics import Host, ProbeSettings, Result, Status, cli
+from diagnostics import Host, ProbeSettings, Requires, Result, Status, cli
 from diagnostics.probes import PROBE_IDS
 from diagnostics.runner import run_probes
 
@@ -26,11 +27,35 @@ def test_catalogue_lists_the_sixteen_tests_of_the_spec():
     assert all(title and description for _, title, description in catalogue)
 
 
-def test_every_probe_declares_what_it_needs():
+def test_every_probe_declares_what_it_needs_as_data():
     from diagnostics.probes import load
 
     for probe in load():
-        assert probe.NEEDS and all(isinstance(n, str) for n in probe.NEEDS), probe.ID
+        assert isinstance(probe.REQUIRES, Requires), probe.ID
+
+
+def test_a_probe_whose_needs_are_missing_is_not_applicable_and_says_what_is_missing(tmp_path):
+    host = canned(tmp_path, "container")
+    shutil.rmtree(host.path("/sys/class/net"))
+    [result] = diagnostics.run(["network_interfaces"], host=host, settings=OFFLINE)
+    assert result.status is Status.NOT_APPLICABLE
+    assert "/sys/class/net is not present" in result.summary
+    assert result.details == {"missing_requirements": ["/sys/class/net is not present"]}
+
+
+def test_the_runner_checks_commands_and_systemd_before_running_a_probe(tmp_path):
+    def must_not_run(host, settings):
+        raise AssertionError("a probe whose needs are missing must not run")
+
+    needy = SimpleNamespace(ID="raid", TITLE="RAID", run=must_not_run,
+                            REQUIRES=Requires(commands=("no-such-raid-tool",), systemd=True))
+    [result] = run_probes([needy], canned(tmp_path, "container"), OFFLINE)
+    assert result.status is Status.NOT_APPLICABLE
+    assert "the command no-such-raid-tool is not installed" in result.summary
+    assert "systemd is not running" in result.summary
+    met = SimpleNamespace(ID="fans", TITLE="Fans", REQUIRES=Requires(commands=("sh",)),
+                          run=answering("fans").run)
+    assert run_probes([met], Host(), OFFLINE)[0].status is Status.HEALTHY
 
 
 def test_unknown_test_id_is_named():
@@ -165,3 +190,45 @@ def test_python_dash_m_diagnostics_runs():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode in (0, 1, 2)
     assert json.loads(done.stdout)["results"][0]["id"] == "storage"
+
+
+def test_status_labels_and_order_are_one_table():
+    assert [s.label for s in Status] == ["Healthy", "Warning", "Unhealthy", "Could not run",
+                                         "Not applicable"]
+    assert diagnostics.worst([Status.HEALTHY, Status.NOT_APPLICABLE]) is Status.HEALTHY
+    assert diagnostics.worst([Status.COULD_NOT_RUN, Status.UNHEALTHY]) is Status.UNHEALTHY
+    assert diagnostics.worst([]) is None
+
+
+def test_a_result_reads_back_from_its_dict():
+    result = Result("cpus", "Processors", Status.WARNING, "Load is high", {"load": [3.0]},
+                    "Find what keeps the device busy.")
+    assert Result.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+# --- the command runner --------------------------------------------------------------------
+
+def test_a_command_that_closes_its_output_before_exiting_keeps_its_exit_code():
+    result = Host().run(["sh", "-c", "exec >&- 2>&-; sleep 0.3; exit 3"], timeout=10)
+    assert result.returncode == 3 and not result.timed_out and result.error is None
+
+
+def test_a_hung_command_is_stopped_at_its_deadline():
+    result = Host().run(["sleep", "30"], timeout=0.5)
+    assert result.timed_out and result.returncode is None
+    assert result.error == "timed out after 0.5 s"
+
+
+def test_output_past_the_cap_stops_the_command_and_says_so():
+    result = Host().run(["yes"], timeout=10, limit=1000)
+    assert result.truncated and len(result.stdout) == 1000 and not result.ok
+
+
+def test_a_missing_program_is_said_not_raised():
+    result = Host().run(["no-such-program-here"])
+    assert result.missing and result.error == "no-such-program-here is not installed"
+
+
+def test_a_child_left_holding_the_output_does_not_make_the_command_time_out():
+    result = Host().run(["sh", "-c", "sleep 30 & echo started"], timeout=8)
+    assert result.ok and result.stdout == "started\n"

@@ -1,6 +1,7 @@
 """Hardware inventory on a canned host tree."""
 
 from diagnostics import hardware
+from diagnostics.readers import usb
 
 from canned_host import canned
 
@@ -24,7 +25,7 @@ def test_usb_devices_skip_interfaces(tmp_path):
     (base / "1-1" / "product").write_text("Ultra Fit\n")
     (base / "1-1" / "speed").write_text("5000\n")
     (base / "1-1:1.0").mkdir()
-    devices = hardware.usb_devices(host)
+    devices = usb.usb_devices(host)
     assert devices == [{"bus_path": "1-1", "vendor_id": "0781", "product_id": "5583",
                         "manufacturer": "SanDisk", "product": "Ultra Fit", "speed_mbps": "5000",
                         "hub": False}]

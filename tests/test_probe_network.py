@@ -11,6 +11,7 @@ from diagnostics.probes import (
     network_settings,
     time_sync,
 )
+from diagnostics.readers import network
 
 from canned_host import canned
 
@@ -122,7 +123,7 @@ def test_unknown_management_interface_is_unhealthy(host):
 def test_resolved_stub_is_followed_to_its_upstream_servers(host):
     host.write("/etc/resolv.conf", "nameserver 127.0.0.53\noptions edns0\n")
     host.write("/run/systemd/resolve/resolv.conf", "nameserver 10.1.1.1\nnameserver 10.1.1.2\n")
-    assert network_settings.dns_servers(host) == ["10.1.1.1", "10.1.1.2"]
+    assert network.dns_servers(host) == ["10.1.1.1", "10.1.1.2"]
 
 
 def test_internet_reachable_endpoints_are_healthy(host):

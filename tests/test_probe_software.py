@@ -20,6 +20,7 @@ from diagnostics.probes import (
     system_software,
     webui_self,
 )
+from diagnostics.readers import restart
 
 from canned_host import canned
 
@@ -205,7 +206,7 @@ def test_apt_config_of_the_machine_does_not_move_a_canned_hosts_sources(host, mo
 
 def test_kernel_version_ordering():
     versions = ["6.1.0-9-amd64", "6.1.0-10-amd64", "5.10.0-30-amd64"]
-    assert max(versions, key=software_update_readiness.kernel_key) == "6.1.0-10-amd64"
+    assert max(versions, key=restart.kernel_key) == "6.1.0-10-amd64"
 
 
 def kmsg(*records):
@@ -327,7 +328,7 @@ def test_webui_self_missing_instance_and_not_configured(host):
 
 
 def test_kernel_order_and_flavours():
-    from diagnostics.probes.software_update_readiness import kernel_flavour, kernel_key
+    from diagnostics.readers.restart import kernel_flavour, kernel_key
 
     assert kernel_key("6.1.0-10-amd64") > kernel_key("6.1.0-9-amd64")
     assert kernel_key("6.10.1") > kernel_key("6.9.12")

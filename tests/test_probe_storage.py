@@ -11,6 +11,7 @@ import pytest
 
 from diagnostics import ProbeSettings, Status
 from diagnostics.probes import disks, storage
+from diagnostics.readers import mounts
 
 from canned_host import canned
 
@@ -184,7 +185,7 @@ def test_unexpected_read_only_mount_and_missing_data_volume(host):
 
 def test_mount_points_with_spaces_are_unescaped(host):
     host.write("/proc/self/mounts", "/dev/sdc1 /srv/finance\\040dept ext4 rw 0 0\n")
-    assert storage.volumes(host)[0]["mount_point"] == "/srv/finance dept"
+    assert mounts.volumes(host)[0]["mount_point"] == "/srv/finance dept"
 
 
 def test_a_hung_mount_is_reported_and_the_others_still_measured(host, monkeypatch):

@@ -42,7 +42,7 @@ class FakeProbes:
 
         def load(ids=None):
             return [SimpleNamespace(ID=m.ID, TITLE=m.TITLE, DESCRIPTION=m.DESCRIPTION,
-                                    NEEDS=m.NEEDS, run=partial(self._run, m))
+                                    REQUIRES=m.REQUIRES, run=partial(self._run, m))
                     for m in real_load(ids)]
 
         monkeypatch.setattr(probe_modules, "load", load)

@@ -97,6 +97,7 @@ def domain_statuses() -> dict[type[Exception], int]:
     Services raise these without knowing HTTP; a view that shows the message inside its own
     page asks :func:`status_of` for the status.
     """
+    from diagnostics import UnknownTests
     from diagnostics.collect import InsufficientSpace
     from diagnostics.copylogs import CopyLogError
     from webui.auth.users import AccountError
@@ -109,7 +110,6 @@ def domain_statuses() -> dict[type[Exception], int]:
     from webui.support.tickets import TicketError
     from webui.support.upload import UploadError
     from webui.support.usb import DriveFull, UsbError
-    from webui.troubleshooting.service import UnknownTests
 
     return {
         AccountError: 422, OptionProblem: 422, InvalidFilter: 422, UnknownTests: 422,

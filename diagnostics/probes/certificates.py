@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from diagnostics.host import Host
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -16,7 +17,7 @@ ID = "certificates"
 TITLE = "Certificates"
 DESCRIPTION = ("The web UI certificate is valid, does not expire within 30 days, and names "
                "this device.")
-NEEDS = ("the web UI certificate (PEM)",)
+REQUIRES = NOTHING
 
 RENEW_ACTION = ("Renew the web UI certificate ('edge-webui init' creates a new self-signed one) "
                 "or install one from your certificate authority.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from diagnostics.host import Host
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -10,7 +11,7 @@ ID = "cpus"
 TITLE = "Processors"
 DESCRIPTION = ("Every present CPU is online, the load suits the number of cores, and no CPU "
                "has been throttled for heat.")
-NEEDS = ("/sys/devices/system/cpu", "/proc/loadavg")
+REQUIRES = NOTHING
 
 CPU_DIR = "/sys/devices/system/cpu"
 

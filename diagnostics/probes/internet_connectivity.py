@@ -6,6 +6,7 @@ import time
 
 from diagnostics.host import Host
 from diagnostics.net import concurrently, describe_error
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings, parse_endpoint
 
@@ -13,7 +14,7 @@ ID = "internet_connectivity"
 TITLE = "Internet connectivity"
 DESCRIPTION = ("The configured cloud endpoints resolve in DNS and accept a TCP connection on "
                "port 443.")
-NEEDS = ("network", "configured cloud endpoints")
+REQUIRES = NOTHING
 
 
 def run(host: Host, settings: ProbeSettings) -> Result:

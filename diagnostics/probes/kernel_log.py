@@ -8,6 +8,8 @@ import os
 import re
 
 from diagnostics.host import Host
+from diagnostics.readers import boot
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -15,7 +17,7 @@ ID = "kernel_log"
 TITLE = "Kernel log"
 DESCRIPTION = ("The kernel logged no out-of-memory kills, disk I/O errors or machine-check "
                "events in the last 24 hours.")
-NEEDS = ("journalctl, /dev/kmsg or dmesg (read permission on the kernel log)",)
+REQUIRES = NOTHING
 
 MAX_RECORDS = 20_000
 MAX_BYTES = 4 << 20
@@ -108,7 +110,7 @@ def _journal_files(host: Host) -> bool:
 
 
 def _kmsg(host: Host, seconds: int) -> tuple[list[str] | None, str]:
-    uptime = _uptime(host)
+    uptime = boot.uptime(host)
     try:
         fd = os.open(host.path("/dev/kmsg"), os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
@@ -157,7 +159,7 @@ def _dmesg(host: Host, seconds: int) -> tuple[list[str] | None, str]:
         return None, result.error or "dmesg failed"
     if result.returncode != 0:
         return None, result.stderr.strip()[:200].lower() or f"exit code {result.returncode}"
-    uptime = _uptime(host)
+    uptime = boot.uptime(host)
     since = uptime - seconds if uptime is not None else 0
     messages = []
     for line in result.stdout.splitlines():
@@ -165,11 +167,3 @@ def _dmesg(host: Host, seconds: int) -> tuple[list[str] | None, str]:
         if match and float(match[2]) >= since:
             messages.append(match[3])
     return messages, ""
-
-
-def _uptime(host: Host) -> float | None:
-    fields = (host.read_value("/proc/uptime") or "").split()
-    try:
-        return float(fields[0])
-    except (IndexError, ValueError):
-        return None

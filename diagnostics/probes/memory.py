@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from diagnostics.host import Host
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -10,8 +11,7 @@ ID = "memory"
 TITLE = "Memory"
 DESCRIPTION = ("Enough memory is available, swap is not under pressure, and the memory "
                "controllers (EDAC) report no corrected or uncorrected errors.")
-NEEDS = ("/proc/meminfo", "/proc/pressure/memory (optional)",
-         "/sys/devices/system/edac (optional)")
+REQUIRES = NOTHING
 
 EDAC_DIR = "/sys/devices/system/edac/mc"
 SWAP_USED_WARNING = 80.0  # percent

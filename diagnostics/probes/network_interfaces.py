@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from diagnostics.host import Host
-from diagnostics.probes.network_settings import default_route_interface
+from diagnostics.readers.network import default_route_interface, interface, physical_interfaces
+from diagnostics.requires import Requires
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
 ID = "network_interfaces"
 TITLE = "Network interfaces"
 DESCRIPTION = "Physical network ports are present, have a link, and show few errors or drops."
-NEEDS = ("/sys/class/net",)
+REQUIRES = Requires(paths=("/sys/class/net",))
 
-IFF_UP = 0x1
 ERROR_RATIO = 0.001  # more than one bad frame in a thousand points at cabling or a port fault
 DROP_RATIO = 0.01
-COUNTERS = ("rx_packets", "tx_packets", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped")
-
-
-def physical_interfaces(host: Host) -> list[str]:
-    """Interfaces backed by hardware: sysfs gives them a ``device`` link; lo, veth, bridges none."""
-    return [name for name in host.listdir("/sys/class/net")
-            if host.exists(f"/sys/class/net/{name}/device")
-            and not host.exists(f"/sys/class/net/{name}/bridge")]
 
 
 def run(host: Host, settings: ProbeSettings) -> Result:
@@ -70,23 +62,3 @@ def run(host: Host, settings: ProbeSettings) -> Result:
     up = sum(1 for n in interfaces if n["carrier"])
     return verdict.result(f"{up} of {len(interfaces)} physical interfaces have a link",
                           {"management_interface": management, "interfaces": interfaces})
-
-
-def interface(host: Host, name: str) -> dict:
-    """One network port: address, driver, link, speed, duplex and counters."""
-    base = f"/sys/class/net/{name}"
-    flags = host.read_value(f"{base}/flags")
-    speed = host.read_int(f"{base}/speed")
-    return {
-        "name": name,
-        "mac": host.read_value(f"{base}/address"),
-        "driver": host.readlink(f"{base}/device/driver"),
-        "enabled": bool(int(flags, 16) & IFF_UP) if flags else True,
-        "operstate": host.read_value(f"{base}/operstate"),
-        # Reading carrier of a port that is down fails with EINVAL: no link either way.
-        "carrier": host.read_value(f"{base}/carrier") == "1",
-        "speed_mbps": speed if speed is not None and speed > 0 else None,
-        "duplex": host.read_value(f"{base}/duplex"),
-        "mtu": host.read_int(f"{base}/mtu"),
-        "statistics": {c: host.read_int(f"{base}/statistics/{c}") or 0 for c in COUNTERS},
-    }

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import socket
-import struct
 
 from diagnostics.host import Host
 from diagnostics.net import concurrently
+from diagnostics.readers.network import default_routes, dns_servers
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -16,51 +16,11 @@ ID = "network_settings"
 TITLE = "Network settings"
 DESCRIPTION = ("The management interface has an address, a default route and DNS servers are "
                "configured, and the gateway answers.")
-NEEDS = ("/proc/net/route", "/proc/net/ipv6_route", "/etc/resolv.conf",
-         "ip (iproute2) or psutil")
+REQUIRES = NOTHING
 
-RTF_UP, RTF_GATEWAY = 0x1, 0x2
 ATF_COM = 0x2
 ANSWERING_STATES = {"REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT"}
 GATEWAY_PORTS = (53, 80, 443)
-RESOLVED_STUB = "127.0.0.53"
-
-
-def default_routes(host: Host) -> list[dict]:
-    """Default routes of IPv4 and IPv6 as ``{interface, gateway, family, metric}``."""
-    routes = []
-    for line in (host.read_text("/proc/net/route", 256 * 1024) or "").splitlines()[1:]:
-        fields = line.split()
-        if len(fields) < 8 or fields[1] != "00000000" or fields[7] != "00000000":
-            continue
-        flags = int(fields[3], 16)
-        if flags & RTF_UP:
-            gateway = socket.inet_ntoa(struct.pack("<I", int(fields[2], 16)))
-            routes.append({"interface": fields[0], "family": "ipv4", "metric": int(fields[6]),
-                           "gateway": gateway if flags & RTF_GATEWAY else None})
-    for line in (host.read_text("/proc/net/ipv6_route", 256 * 1024) or "").splitlines():
-        fields = line.split()
-        if len(fields) < 10 or fields[0] != "0" * 32 or fields[1] != "00" or fields[9] == "lo":
-            continue
-        gateway = str(ipaddress.IPv6Address(bytes.fromhex(fields[4])))
-        routes.append({"interface": fields[9], "family": "ipv6", "metric": int(fields[5], 16),
-                       "gateway": None if gateway == "::" else gateway})
-    return sorted(routes, key=lambda r: (r["family"], r["metric"]))
-
-
-def default_route_interface(host: Host) -> str | None:
-    """The interface the preferred default route leaves through, if there is one."""
-    routes = default_routes(host)
-    return routes[0]["interface"] if routes else None
-
-
-def dns_servers(host: Host) -> list[str]:
-    """Name servers of resolv.conf; behind systemd-resolved's stub, its upstream servers."""
-    servers = _nameservers(host.read_text("/etc/resolv.conf", 64 * 1024) or "")
-    if servers == [RESOLVED_STUB]:
-        servers = _nameservers(host.read_text("/run/systemd/resolve/resolv.conf", 64 * 1024)
-                               or "") or servers
-    return servers
 
 
 def run(host: Host, settings: ProbeSettings) -> Result:
@@ -123,15 +83,6 @@ def run(host: Host, settings: ProbeSettings) -> Result:
     route_text = f"gateway {routes[0]['gateway']}" if routes else "no default route"
     return verdict.result(
         f"{interface}: {address_text}; {route_text}; {len(servers)} DNS server(s)", details)
-
-
-def _nameservers(text: str) -> list[str]:
-    servers = []
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and fields[0] == "nameserver":
-            servers.append(fields[1])
-    return servers
 
 
 def _addresses(host: Host, interface: str) -> tuple[list[dict], str | None]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from diagnostics.host import Host
+from diagnostics.readers.power import power_supplies
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
 ID = "power_supplies"
 TITLE = "Power supplies"
 DESCRIPTION = "Power supplies, UPS and batteries report power present and good health."
-NEEDS = ("/sys/class/power_supply", "ipmitool (optional) with /dev/ipmi0")
+REQUIRES = NOTHING
 
 BAD_HEALTH = {"Dead", "Over voltage", "Overvoltage", "Unspecified failure", "Overheat",
               "Watchdog timer expire", "Safety timer expire", "Over current", "Cold", "Hot"}
@@ -22,7 +24,7 @@ REPLACE_ACTION = "Check the power cabling of {name}, and replace the unit if it 
 def run(host: Host, settings: ProbeSettings) -> Result:
     """Read every power supply from sysfs, and from the BMC when ipmitool is installed."""
     verdict = Verdict(ID, TITLE)
-    supplies = sysfs_supplies(host)
+    supplies = power_supplies(host)
     ipmi, ipmi_note = _ipmi_supplies(host)
     details = {"sysfs": supplies, "ipmi": ipmi if ipmi_note is None else ipmi_note}
     if not supplies and not ipmi:
@@ -55,21 +57,6 @@ def run(host: Host, settings: ProbeSettings) -> Result:
                             REPLACE_ACTION.format(name=sensor["name"]))
     count = len(supplies) + len(ipmi)
     return verdict.result(f"{count} power supply reading(s), all good", details)
-
-
-def sysfs_supplies(host: Host) -> list[dict]:
-    """Power supplies the kernel knows (mains adapters, UPS and batteries) with their state."""
-    return [_sysfs_supply(host, name) for name in host.listdir("/sys/class/power_supply")]
-
-
-def _sysfs_supply(host: Host, name: str) -> dict:
-    base = f"/sys/class/power_supply/{name}"
-    online = host.read_value(f"{base}/online")
-    return {"name": name, "type": host.read_value(f"{base}/type"),
-            "online": None if online is None else online == "1",
-            "status": host.read_value(f"{base}/status"),
-            "health": host.read_value(f"{base}/health"),
-            "capacity_percent": host.read_int(f"{base}/capacity")}
 
 
 def _ipmi_supplies(host: Host) -> tuple[list[dict], str | None]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from diagnostics.host import Host
 from diagnostics.net import concurrently
+from diagnostics.readers.mounts import measure, volumes
+from diagnostics.requires import Requires
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -13,35 +13,9 @@ ID = "storage"
 TITLE = "Storage"
 DESCRIPTION = ("System and data volumes have free space and inodes (warning below 15 %, "
                "unhealthy below 5 %) and none is unexpectedly read-only.")
-NEEDS = ("/proc/self/mounts", "statvfs(3)")
+REQUIRES = Requires(paths=("/proc/self/mounts",))
 
-PSEUDO_FILESYSTEMS = frozenset({
-    "proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "ramfs", "cgroup", "cgroup2", "securityfs",
-    "debugfs", "tracefs", "pstore", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl",
-    "autofs", "binfmt_misc", "rpc_pipefs", "nsfs", "efivarfs", "selinuxfs", "nfsd", "squashfs",
-    "iso9660", "udf", "fuse.lxcfs", "fuse.gvfsd-fuse", "fuse.portal", "overlay.sys",
-})
-PSEUDO_PREFIXES = ("/proc", "/sys", "/dev", "/run")
 STATVFS_TIMEOUT = 3.0
-
-
-def volumes(host: Host) -> list[dict]:
-    """Real file systems from ``/proc/self/mounts``, one entry per source device."""
-    seen: dict[str, dict] = {}
-    for line in (host.read_text("/proc/self/mounts", 1 << 20) or "").splitlines():
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        source, mount_point, fs_type, options = (_unescape(f) for f in fields[:4])
-        if fs_type in PSEUDO_FILESYSTEMS or mount_point.startswith(PSEUDO_PREFIXES):
-            continue
-        volume = {"source": source, "mount_point": mount_point, "fs_type": fs_type,
-                  "read_only": "ro" in options.split(",")}
-        # Bind mounts repeat a device; the shortest mount point names it best.
-        known = seen.get(source)
-        if known is None or len(mount_point) < len(known["mount_point"]):
-            seen[source] = volume
-    return sorted(seen.values(), key=lambda v: v["mount_point"])
 
 
 def run(host: Host, settings: ProbeSettings) -> Result:
@@ -54,7 +28,7 @@ def run(host: Host, settings: ProbeSettings) -> Result:
             verdict.problem(Status.UNHEALTHY, f"Data volume {mount_point} is not mounted",
                             f"Check the disk behind {mount_point} and mount it again.")
     # A hung network mount blocks statvfs for good: measure each volume in its own thread.
-    measured = concurrently(lambda v: _measure(host, v["mount_point"]), found, STATVFS_TIMEOUT)
+    measured = concurrently(lambda v: measure(host, v["mount_point"]), found, STATVFS_TIMEOUT)
     for volume, figures in zip(found, measured, strict=True):
         volume.update(figures or {"error": f"no answer within {STATVFS_TIMEOUT:g} s"})
         _judge(verdict, volume, settings)
@@ -63,18 +37,6 @@ def run(host: Host, settings: ProbeSettings) -> Result:
         else f"{len(found)} volume(s) checked"
     return verdict.result(f"{free}; every volume above {settings.storage_warning_percent:g} % "
                           "free and writable", {"volumes": found})
-
-
-def _measure(host: Host, mount_point: str) -> dict:
-    try:
-        st = host.statvfs(mount_point)
-    except OSError as exc:
-        return {"error": exc.strerror or str(exc)}
-    return {"size_bytes": st.f_blocks * st.f_frsize, "free_bytes": st.f_bavail * st.f_frsize,
-            "free_percent": round(100 * st.f_bavail / st.f_blocks, 1) if st.f_blocks else None,
-            "inodes": st.f_files,
-            "free_inodes_percent": round(100 * st.f_favail / st.f_files, 1)
-            if st.f_files else None}
 
 
 def _judge(verdict: Verdict, volume: dict, settings: ProbeSettings) -> None:
@@ -98,8 +60,3 @@ def _judge(verdict: Verdict, volume: dict, settings: ProbeSettings) -> None:
         verdict.problem(Status.UNHEALTHY, f"{where} is mounted read-only",
                         f"Check the kernel log for file-system errors on {volume['source']}, "
                         "repair it (fsck) and remount it read-write.")
-
-
-def _unescape(field: str) -> str:
-    """Undo the octal escapes of /proc/mounts (``\\040`` for a space)."""
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), field)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from diagnostics.host import Host
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -12,7 +13,7 @@ ID = "system_software"
 TITLE = "System software"
 DESCRIPTION = ("No systemd unit has failed, the required services are active, and the package "
                "manager reports no broken packages.")
-NEEDS = ("systemd (/run/systemd/system, systemctl)", "dpkg (optional)")
+REQUIRES = NOTHING
 
 
 def run(host: Host, settings: ProbeSettings) -> Result:

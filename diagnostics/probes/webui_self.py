@@ -9,6 +9,7 @@ from contextlib import closing
 from urllib.parse import quote
 
 from diagnostics.host import Host
+from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
 from diagnostics.settings import ProbeSettings
 
@@ -16,7 +17,7 @@ ID = "webui_self"
 TITLE = "Web UI health"
 DESCRIPTION = ("The web UI's instance directory is writable, its database passes an integrity "
                "check, and there is free space for support packages.")
-NEEDS = ("the instance directory", "sqlite3")
+REQUIRES = NOTHING
 
 DATABASE = "webui.db"
 CHECK_SECONDS = 5.0

@@ -1,30 +1,30 @@
-"""What the overview shows, gathered without touching ``request``."""
+"""What the overview and the status API show, gathered from what they are given."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
-from flask import current_app
-
 from diagnostics import system
-from webui import shell
 from webui.audit.service import recent_failed_sign_ins
 from webui.dashboard import usage
 
 
-def overview(conn: sqlite3.Connection) -> dict[str, Any]:
+def overview(conn: sqlite3.Connection, sampler: usage.UsageSampler,
+             cards: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The overview page: the device, live usage, the features' cards, failed sign-ins."""
     return {
         "identity": system.identity(),
         "failed_sign_ins": recent_failed_sign_ins(conn),
-        "cards": shell.cards(),
-        **usage_context(),
+        "cards": cards,
+        **usage_context(sampler),
     }
 
 
-def usage_context() -> dict[str, Any]:
+def usage_context(sampler: usage.UsageSampler) -> dict[str, Any]:
     """The latest sample and the sparklines of the last ten minutes."""
-    history = usage.sampler.history()
+    history = sampler.history()
+
     def line(field: str, ceiling: float | None = None) -> str:
         return usage.sparkline([getattr(s, field) for s in history], ceiling=ceiling)
     return {
@@ -38,12 +38,12 @@ def usage_context() -> dict[str, Any]:
     }
 
 
-def status() -> dict[str, Any]:
+def status(device_name: str, version: str) -> dict[str, Any]:
     """``GET /api/v1/status``: cheap facts, no probing."""
     ident = system.identity()
     return {
-        "device_name": current_app.config["DEVICE_NAME"],
-        "software_version": current_app.config["VERSION"],
+        "device_name": device_name,
+        "software_version": version,
         "hostname": ident.hostname,
         "model": ident.model,
         "os": ident.os_name,

@@ -1,7 +1,8 @@
-"""Live usage: one background sampler per service process, whatever the number of browser tabs.
+"""Live usage: one background sampler per app, whatever the number of browser tabs.
 
 Every ``INTERVAL`` seconds it records CPU, memory, disk and network throughput, keeping the last
-ten minutes for the sparklines. It starts on first use, so console commands never run it.
+ten minutes for the sparklines. It starts on first use, so console commands never run it. The
+dashboard's ``init_app`` puts it in ``app.extensions["usage"]``; :func:`sampler` finds it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 import psutil
+from flask import Flask
 
 INTERVAL = 2.0
 FIRST_SAMPLE_AFTER = 0.25
@@ -84,7 +86,9 @@ class UsageSampler:
         return list(self.samples)
 
 
-sampler = UsageSampler()
+def sampler(app: Flask) -> UsageSampler:
+    """The usage sampler of ``app``."""
+    return app.extensions["usage"]
 
 
 def sparkline(values: list[float], width: int = 160, height: int = 32,

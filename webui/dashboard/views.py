@@ -1,17 +1,21 @@
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template
 
-from diagnostics import Host, system
+from diagnostics import Host
 from diagnostics.hardware import inventory as hardware_inventory
-from webui import config, db
+from diagnostics.readers.boot import boot_id
+from webui import config, db, shell
 from webui.access import public
-from webui.dashboard import bp, service
+from webui.dashboard import service, usage
+
+bp = Blueprint("dashboard", __name__)
 
 
 @bp.route("/")
 def overview():
-    return render_template("dashboard/overview.html", **service.overview(db.get_db()))
+    return render_template("dashboard/overview.html", **service.overview(
+        db.get_db(), usage.sampler(current_app), shell.cards()))
 
 
 @bp.route("/settings")
@@ -24,13 +28,14 @@ def settings():
 @bp.route("/healthz")
 @public
 def healthz():
-    return jsonify(status="ok", boot_id=system.boot_id(Host()))
+    return jsonify(status="ok", boot_id=boot_id(Host()))
 
 
-@bp.route("/usage")
-def usage():
+@bp.route("/usage", endpoint="usage")
+def usage_card():
     """The live-usage card, refreshed by htmx every 2 s."""
-    return render_template("dashboard/_usage.html", **service.usage_context())
+    return render_template("dashboard/_usage.html",
+                           **service.usage_context(usage.sampler(current_app)))
 
 
 @bp.route("/hardware")

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
-
-bp = Blueprint("troubleshooting", __name__, url_prefix="/troubleshooting")
-api_bp = Blueprint("diagnostics_api", __name__, url_prefix="/api/v1/diagnostics")
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the page and API, take the navigation slot, add the overview card."""
+    """Register the page and API, take the navigation slot, add the overview card and the
+    status labels every template reads."""
     from webui import shell
+    from webui.troubleshooting import api, views
 
-    app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.add_template_filter(views.status_label, "status_label")
     shell.add_section(app, "Diagnostic tests", "troubleshooting.diagnostics",
                       "Troubleshooting", 10)
     shell.add_card(app, "dashboard/_diagnostics_card.html", views.overview_card)
-
-
-from webui.troubleshooting import api, views  # noqa: E402,F401

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, jsonify, request, url_for
-from flask_login import current_user
+from flask import Blueprint, current_app, jsonify, request, url_for
 
+from diagnostics import UnknownTests
 from webui import db, jobs
-from webui.access import admin_required
+from webui.access import admin_required, current_actor
 from webui.api.helpers import FieldError, json_body
-from webui.errors import problem
-from webui.troubleshooting import api_bp, service
+from webui.errors import found_or_404, problem
+from webui.troubleshooting import service
+
+bp = Blueprint("diagnostics_api", __name__, url_prefix="/api/v1/diagnostics")
 
 MAX_LIST_LIMIT = 100
 LIMIT = re.compile(r"[0-9]{1,3}")
 RUN_FIELDS = {"tests"}
 
 
-@api_bp.route("/tests")
+@bp.route("/tests")
 def list_tests():
     """The diagnostic tests: ``{"tests": [{id, title, description}]}``."""
     return jsonify(tests=service.tests())
@@ -37,7 +39,7 @@ def _requested_tests(body: dict) -> list[str] | None:
     return tests
 
 
-@api_bp.route("/runs", methods=["POST"])
+@bp.route("/runs", methods=["POST"])
 @admin_required
 def create_run():
     """Start a diagnostic run (administrators); 202 with the run and its Location.
@@ -48,22 +50,23 @@ def create_run():
     # An empty body runs every test.
     body = json_body() if request.get_data(cache=True) else {}
     tests = _requested_tests(body)
+    conn = db.get_db()
     try:
-        run_id = service.start_run(tests, current_user.actor)
-    except service.UnknownTests as exc:
+        run_id = service.start_run(conn, jobs.runner(), current_app.config, tests,
+                                   current_actor())
+    except UnknownTests as exc:
         raise FieldError("tests", f"unknown test ids: {', '.join(exc.ids)}") from None
     except jobs.JobConflict as exc:
         return problem(409, "A diagnostic run is already in progress; start another when it "
                             "has finished.", active_run=exc.job_id,
                        active_run_url=url_for(".get_run", run_id=exc.job_id))
-    run = service.get_run(db.get_db(), run_id)
-    response = jsonify(run.to_dict())
+    response = jsonify(service.get_run(conn, run_id).to_dict())
     response.status_code = 202
     response.headers["Location"] = url_for(".get_run", run_id=run_id)
     return response
 
 
-@api_bp.route("/runs")
+@bp.route("/runs")
 def list_runs():
     """Recent diagnostic runs, newest first: ``{"runs": [run…]}``; ``limit`` 1–100 (20)."""
     limit = request.args.get("limit", "20")
@@ -73,10 +76,8 @@ def list_runs():
     return jsonify(runs=[run.to_dict() for run in runs])
 
 
-@api_bp.route("/runs/<run_id>")
+@bp.route("/runs/<run_id>")
 def get_run(run_id: str):
     """One run: ``{id, state, started_at, finished_at, progress, results, …}``."""
-    run = service.get_run(db.get_db(), run_id)
-    if run is None:
-        abort(404, description="No such diagnostic run.")
+    run = found_or_404(service.get_run(db.get_db(), run_id), "No such diagnostic run.")
     return jsonify(run.to_dict())

@@ -8,26 +8,21 @@ interrupted run keeps what it had.
 from __future__ import annotations
 
 import datetime as dt
-import re
+import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from flask import current_app
-
 import diagnostics
-from webui import audit, connectivity, db, jobs
+from diagnostics import Result, Status
+from webui import audit, connectivity, jobs
+from webui.formats import is_hex_id, iso
 
 KIND = "diagnostics"
 RUNS_KEPT = 500
 DEFAULT_CONNECTIVITY_MODE = "fully_connected"
-# Job ids are 16 hex digits; anything else cannot name a run.
-RUN_ID = re.compile(r"[0-9a-f]{16}")
-# The order the statuses are counted and shown in.
-STATUSES = ("healthy", "warning", "unhealthy", "could_not_run", "not_applicable")
-WORST_FIRST = ("unhealthy", "could_not_run", "warning", "healthy", "not_applicable")
 
 
 def probe_settings(config: Mapping[str, Any],
@@ -59,69 +54,43 @@ def connectivity_mode(conn: sqlite3.Connection) -> str:
 
 def tests() -> list[dict[str, str]]:
     """The catalogue as ``[{id, title, description}]``, in catalogue order."""
-    return [{"id": test_id, "title": title, "description": description}
-            for test_id, title, description in diagnostics.catalogue()]
+    return [test._asdict() for test in diagnostics.catalogue()]
 
 
-class UnknownTests(ValueError):
-    """Some requested ids name no diagnostic test; ``ids`` lists them."""
-
-    def __init__(self, ids: list[str]):
-        super().__init__(f"unknown diagnostic test: {', '.join(ids)}")
-        self.ids = ids
-
-
-def start_run(test_ids: Sequence[str] | None, actor: str) -> str:
+def start_run(conn: sqlite3.Connection, runner: jobs.JobRunner, config: Mapping[str, Any],
+              test_ids: Sequence[str] | None, actor: audit.Actor) -> str:
     """Queue a run of ``test_ids`` (every test when None) and answer its id.
 
-    Raises UnknownTests, or JobConflict carrying the active run's id when a run is already
-    going. Audited once queued or refused.
+    Raises ``diagnostics.UnknownTests``, or JobConflict carrying the active run's id when a run
+    is already going. Audited once queued or refused.
     """
-    catalogue_order = [test["id"] for test in tests()]
-    requested = set(catalogue_order if test_ids is None else test_ids)
-    unknown = sorted(requested - set(catalogue_order))
-    if unknown:
-        raise UnknownTests(unknown)
-    wanted = [test_id for test_id in catalogue_order if test_id in requested]
-    conn = db.get_db()
-    settings = probe_settings(current_app.config, connectivity_mode(conn))
+    probes = diagnostics.select(test_ids)
+    wanted = [probe.ID for probe in probes]
+    settings = probe_settings(config, connectivity_mode(conn))
     try:
-        run_id = jobs.runner().submit(KIND, partial(_execute, test_ids=wanted, settings=settings),
-                                      {"tests": wanted}, created_by=actor, exclusive=True)
+        run_id = runner.submit(KIND, partial(_execute, probes=probes, settings=settings),
+                               {"tests": wanted}, created_by=actor.name, exclusive=True)
     except jobs.JobConflict as exc:
-        audit.record("diagnostics_run", exc.job_id, "refused",
-                     {"tests": wanted, "reason": "a run is already in progress"}, conn=conn)
+        audit.record(conn, actor, "diagnostics_run", exc.job_id, "refused",
+                     {"tests": wanted, "reason": "a run is already in progress"})
         raise
-    audit.record("diagnostics_run", run_id, detail={"tests": wanted}, conn=conn)
-    _forget_old_runs(conn)
+    audit.record(conn, actor, "diagnostics_run", run_id, detail={"tests": wanted})
+    # History is bounded: finished runs beyond the newest RUNS_KEPT go.
+    jobs.keep_newest(conn, KIND, RUNS_KEPT)
     return run_id
 
 
-def _forget_old_runs(conn: sqlite3.Connection) -> None:
-    # History is bounded: finished runs beyond the newest RUNS_KEPT go.
-    conn.execute("DELETE FROM jobs WHERE kind = ? AND state NOT IN ('queued', 'running') AND id "
-                 "NOT IN (SELECT id FROM jobs WHERE kind = ? ORDER BY created_at DESC, rowid DESC "
-                 "LIMIT ?)", (KIND, KIND, RUNS_KEPT))
-
-
-def _execute(ctx: jobs.JobContext, test_ids: list[str],
+def _execute(ctx: jobs.JobContext, probes: list[Any],
              settings: diagnostics.ProbeSettings) -> dict[str, Any]:
     finished: list[dict[str, Any]] = []
 
-    def on_result(result: diagnostics.Result, done: int, total: int) -> None:
+    def on_result(result: Result, done: int, total: int) -> None:
         finished.append(result.to_dict())
         ctx.save_result({"results": finished})
         ctx.progress(done / total, result.title)
 
-    results = diagnostics.run(test_ids, host=diagnostics.Host(), settings=settings,
-                              on_result=on_result)
+    results = diagnostics.run_probes(probes, diagnostics.Host(), settings, on_result)
     return {"results": [result.to_dict() for result in results]}
-
-
-def _iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -131,7 +100,7 @@ class ResultRow:
     id: str
     title: str
     state: str
-    result: dict[str, Any] | None
+    result: Result | None
 
 
 @dataclass(frozen=True)
@@ -142,7 +111,7 @@ class Run:
     state: str
     progress: float
     tests: list[str]
-    results: list[dict[str, Any]]
+    results: list[Result]
     created_by: str | None
     created_at: float
     started_at: float | None
@@ -154,8 +123,9 @@ class Run:
         job = jobs.job_to_dict(row)
         requested = list(job["params"].get("tests") or [])
         position = {test_id: index for index, test_id in enumerate(requested)}
-        results = sorted((job["result"] or {}).get("results") or [],
-                         key=lambda result: position.get(result.get("id"), len(position)))
+        saved = (job["result"] or {}).get("results") or []
+        results = sorted((Result.from_dict(result) for result in saved),
+                         key=lambda result: position.get(result.id, len(position)))
         return cls(id=job["id"], state=job["state"], progress=float(job["progress"] or 0),
                    tests=requested, results=results, created_by=job["created_by"],
                    created_at=job["created_at"], started_at=job["started_at"],
@@ -168,18 +138,18 @@ class Run:
     @property
     def counts(self) -> dict[str, int]:
         """How many results have each status, for the statuses present, in display order."""
-        found = [result.get("status") for result in self.results]
-        return {status: found.count(status) for status in STATUSES if status in found}
+        found = [result.status for result in self.results]
+        return {status.value: found.count(status) for status in Status if status in found}
 
     @property
-    def health(self) -> str | None:
+    def health(self) -> Status | None:
         """The worst status among the results, or None before any result."""
-        return next((status for status in WORST_FIRST if status in self.counts), None)
+        return diagnostics.worst(result.status for result in self.results)
 
     def test_rows(self) -> list[ResultRow]:
         """Every requested test with its progress and, once finished, its result."""
-        titles = {test["id"]: test["title"] for test in tests()}
-        by_id = {result.get("id"): result for result in self.results}
+        titles = {test.id: test.title for test in diagnostics.catalogue()}
+        by_id = {result.id: result for result in self.results}
         waiting = {"queued": "queued", "running": "running"}.get(self.state, "not_finished")
         return [ResultRow(test_id, titles.get(test_id, test_id),
                         "done" if test_id in by_id else waiting, by_id.get(test_id))
@@ -187,10 +157,11 @@ class Run:
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC shape ``{id, state, started_at, finished_at, progress, results}`` and more."""
-        return {"id": self.id, "state": self.state, "created_at": _iso(self.created_at),
-                "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
+        return {"id": self.id, "state": self.state, "created_at": iso(self.created_at),
+                "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
                 "progress": self.progress, "created_by": self.created_by, "tests": self.tests,
-                "counts": self.counts, "error": self.error, "results": self.results}
+                "counts": self.counts, "error": self.error,
+                "results": [result.to_dict() for result in self.results]}
 
     def download_name(self, device_name: str) -> str:
         """``diagnostics-<device>-<UTC start time>.json``."""
@@ -200,7 +171,7 @@ class Run:
 
 def get_run(conn: sqlite3.Connection, run_id: str) -> Run | None:
     """The run with this id, or None (also for text that cannot be a run id)."""
-    if not RUN_ID.fullmatch(run_id):
+    if not is_hex_id(run_id):
         return None
     row = jobs.get_job(conn, run_id, KIND)
     return Run.from_row(row) if row is not None else None
@@ -208,11 +179,15 @@ def get_run(conn: sqlite3.Connection, run_id: str) -> Run | None:
 
 def list_runs(conn: sqlite3.Connection, limit: int = 20) -> list[Run]:
     """The most recent runs, newest first."""
-    rows = conn.execute("SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC, rowid DESC "
-                        "LIMIT ?", (KIND, limit)).fetchall()
-    return [Run.from_row(row) for row in rows]
+    return [Run.from_row(row) for row in jobs.list_jobs(conn, KIND, limit)]
 
 
 def latest_run(conn: sqlite3.Connection) -> Run | None:
     """The newest run, whatever its state."""
     return next(iter(list_runs(conn, 1)), None)
+
+
+def download(conn: sqlite3.Connection, run: Run, device_name: str, actor: audit.Actor) -> str:
+    """The run as the JSON document a download holds, naming the device; audited."""
+    audit.record(conn, actor, "diagnostics_download", run.id)
+    return json.dumps({"device_name": device_name, **run.to_dict()}, indent=2, sort_keys=True)

@@ -1,35 +1,40 @@
 from __future__ import annotations
 
-from flask import Response, abort, current_app, json, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, Response, current_app, render_template, url_for
 
-from webui import audit, db, htmx, jobs
-from webui.access import admin_required
-from webui.troubleshooting import bp, service
+import diagnostics
+from webui import db, errors, htmx, jobs
+from webui.access import admin_required, current_actor
+from webui.troubleshooting import service
 from webui.troubleshooting.forms import RunForm
 
+bp = Blueprint("troubleshooting", __name__, url_prefix="/troubleshooting")
+
 HISTORY_LENGTH = 20
-# htmx stops polling when a poll answers 286.
-STOP_POLLING = 286
+
+
+def status_label(status: str) -> str:
+    """What people read for a diagnostic status; any other value as it is."""
+    try:
+        return diagnostics.Status(status).label
+    except ValueError:
+        return status
 
 
 def _page(status: int = 200, form: RunForm | None = None, active_run: str | None = None):
-    conn = db.get_db()
-    history = service.list_runs(conn, HISTORY_LENGTH)
-    return render_template("troubleshooting/page.html", form=form or RunForm(),
-                           tests=service.tests(), latest=next(iter(history), None),
+    catalogue = diagnostics.catalogue()
+    history = service.list_runs(db.get_db(), HISTORY_LENGTH)
+    return render_template("troubleshooting/page.html", form=form or RunForm(catalogue),
+                           tests=catalogue, latest=next(iter(history), None),
                            history=history, active_run=active_run), status
 
 
 def _run_or_404(run_id: str) -> service.Run:
-    run = service.get_run(db.get_db(), run_id)
-    if run is None:
-        abort(404, description="No such diagnostic run.")
-    return run
+    return errors.found_or_404(service.get_run(db.get_db(), run_id), "No such diagnostic run.")
 
 
-@bp.route("/diagnostics")
-def diagnostics():
+@bp.route("/diagnostics", endpoint="diagnostics")
+def diagnostics_page():
     """The test checklist, the latest run and the history of runs."""
     return _page()
 
@@ -38,13 +43,17 @@ def diagnostics():
 @admin_required
 def start_run():
     """Start a run of the chosen tests and go to its page."""
-    form = RunForm()
+    form = RunForm(diagnostics.catalogue())
     if not form.validate_on_submit():
         return _page(422, form=form)
     try:
-        run_id = service.start_run(form.tests.data, current_user.actor)
+        run_id = service.start_run(db.get_db(), jobs.runner(), current_app.config,
+                                   form.tests.data, current_actor())
+    except diagnostics.UnknownTests as exc:
+        form.tests.errors.append(f"{', '.join(exc.ids)}: not a valid choice of test.")
+        return _page(errors.status_of(exc), form=form)
     except jobs.JobConflict as exc:
-        return _page(409, form=form, active_run=exc.job_id)
+        return _page(errors.status_of(exc), form=form, active_run=exc.job_id)
     return htmx.redirect_to(url_for("troubleshooting.run", run_id=run_id))
 
 
@@ -53,7 +62,7 @@ def run(run_id: str):
     """A run's page; for htmx polls, its fragment."""
     run = _run_or_404(run_id)
     # A poll of a finished run answers its last state and stops the polling.
-    status = STOP_POLLING if htmx.is_htmx() and not run.active else 200
+    status = htmx.STOP_POLLING if htmx.is_htmx() and not run.active else 200
     return htmx.render("troubleshooting/run.html", "troubleshooting/_run.html", status, run=run)
 
 
@@ -62,8 +71,7 @@ def download_run(run_id: str):
     """The run as a JSON attachment named after the device and its start time."""
     run = _run_or_404(run_id)
     device_name = current_app.config["DEVICE_NAME"]
-    body = json.dumps({"device_name": device_name, **run.to_dict()}, indent=2)
-    audit.record("diagnostics_download", run.id)
+    body = service.download(db.get_db(), run, device_name, current_actor())
     filename = run.download_name(device_name)
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
