@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -489,27 +489,37 @@ def start_upload(runner: jobs.JobRunner, settings: Settings, conn: sqlite3.Conne
                          subject=ticket.id)
 
 
-def _send(settings: Settings, ticket_id: str, actor: audit.Actor) -> dict:
+def _on_bundle(settings: Settings, ticket_id: str, actor: audit.Actor, action: str,
+               error: type[Exception], work: Callable[[sqlite3.Connection, Ticket], dict]
+               ) -> dict:
+    """Run ``work`` on the ticket's bundle inside a job; a failure (``error``) is audited."""
     conn = db.connect(settings.db_path)
     try:
         ticket = get(conn, ticket_dir(settings), ticket_id)
         try:
             if ticket is None or not ticket.ready:
-                raise upload.UploadError("The ticket's bundle is no longer on the device.")
-            receipt = upload.upload_bundle(ticket.path, settings.upload_url,
-                                           ca_file=settings.upload_ca, ticket_id=ticket_id,
-                                           device=settings.device_name)
-        except upload.UploadError as exc:
-            audit.record(conn, actor, "support_ticket_upload", ticket_id, "failure", str(exc))
+                raise error("The ticket's bundle is no longer on the device.")
+            return work(conn, ticket)
+        except error as exc:
+            audit.record(conn, actor, action, ticket_id, "failure", str(exc))
             raise
+    finally:
+        conn.close()
+
+
+def _send(settings: Settings, ticket_id: str, actor: audit.Actor) -> dict:
+    def send(conn: sqlite3.Connection, ticket: Ticket) -> dict:
+        receipt = upload.upload_bundle(ticket.path, settings.upload_url,
+                                       ca_file=settings.upload_ca, ticket_id=ticket_id,
+                                       device=settings.device_name)
         conn.execute("UPDATE support_tickets SET uploaded_at = ?, uploaded_by = ?, "
                      "upload_answer = ? WHERE id = ?",
                      (db.now(), actor.name, receipt.answer, ticket_id))
         audit.record(conn, actor, "support_ticket_upload", ticket_id,
                      detail={"file": ticket.bundle, "status": receipt.status})
-    finally:
-        conn.close()
-    return {"status": receipt.status, "answer": receipt.answer}
+        return {"status": receipt.status, "answer": receipt.answer}
+    return _on_bundle(settings, ticket_id, actor, "support_ticket_upload", upload.UploadError,
+                      send)
 
 
 def start_usb_copy(runner: jobs.JobRunner, settings: Settings, conn: sqlite3.Connection,
@@ -532,18 +542,9 @@ def start_usb_copy(runner: jobs.JobRunner, settings: Settings, conn: sqlite3.Con
 
 
 def _copy(settings: Settings, ticket_id: str, drive: RemovableDrive, actor: audit.Actor) -> dict:
-    conn = db.connect(settings.db_path)
-    try:
-        ticket = get(conn, ticket_dir(settings), ticket_id)
-        try:
-            if ticket is None or not ticket.ready:
-                raise usb.UsbError("The ticket's bundle is no longer on the device.")
-            copy = usb.copy_to_drive(ticket.path, drive, ticket.bundle_sha256)
-        except usb.UsbError as exc:
-            audit.record(conn, actor, "support_ticket_usb_copy", ticket_id, "failure", str(exc))
-            raise
+    def copy(conn: sqlite3.Connection, ticket: Ticket) -> dict:
+        path = usb.copy_to_drive(ticket.path, drive, ticket.bundle_sha256)
         audit.record(conn, actor, "support_ticket_usb_copy", ticket_id,
-                     detail={"file": ticket.bundle, "drive": drive.device, "path": str(copy)})
-    finally:
-        conn.close()
-    return {"path": str(copy), "checksum_path": f"{copy}.sha256"}
+                     detail={"file": ticket.bundle, "drive": drive.device, "path": str(path)})
+        return {"path": str(path), "checksum_path": f"{path}.sha256"}
+    return _on_bundle(settings, ticket_id, actor, "support_ticket_usb_copy", usb.UsbError, copy)
