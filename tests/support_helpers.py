@@ -7,7 +7,7 @@ import threading
 from collections import namedtuple
 
 from webui import db
-from webui.support import service
+from webui.support import packages, tickets
 
 from conftest import finished
 
@@ -32,8 +32,21 @@ PAGE = "/troubleshooting/support/"
 DiskUsage = namedtuple("DiskUsage", "total used free")
 
 
+def support_settings(app) -> packages.Settings:
+    """The support settings the app's pages and jobs work with."""
+    return packages.settings_from(app.config, app.secret_key)
+
+
+def package_dir(app):
+    return support_settings(app).package_dir
+
+
+def ticket_dir(app):
+    return tickets.ticket_dir(support_settings(app))
+
+
 def package_files(app) -> list[str]:
-    directory = service.package_dir(app)
+    directory = package_dir(app)
     return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
 
 

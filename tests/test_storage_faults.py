@@ -181,9 +181,10 @@ def _fill(directory: Path) -> Path:
 
 def _package(app) -> str:
     """A support package made the way the console makes one, listed on the Support page."""
-    from webui.support import service
+    from webui.support import packages
 
-    info = service.console_package(app, collectors=["system"], since_hours=1)
+    info = packages.console_package(packages.settings_from(app.config, app.secret_key),
+                                    collectors=["system"], since_hours=1)
     conn = db.connect(db.path_for(app))
     try:
         return conn.execute("SELECT id FROM jobs WHERE kind = 'support_package'"

@@ -15,7 +15,7 @@ from diagnostics.collect import DEFAULT, CollectContext, ExtraItem, PackageError
 from diagnostics.collect.archive import PackageWriter
 from webui import db
 from webui.downloads import content_disposition
-from webui.support import service
+from webui.support import packages
 
 from conftest import finished, make_app
 from support_helpers import (
@@ -26,14 +26,16 @@ from support_helpers import (
     audit_actions,
     download,
     make_package,
+    package_dir,
     package_files,
+    support_settings,
 )
 
 
 @pytest.fixture
 def slow(monkeypatch):
     producer = SlowProducer()
-    monkeypatch.setattr(service, "collect_context", lambda app: CollectContext(
+    monkeypatch.setattr(packages, "collect_context", lambda app: CollectContext(
         extra_items={"audit": [ExtraItem("slow.txt", producer)]}))
     yield producer
     producer.stop.set()
@@ -102,7 +104,7 @@ def test_form_creates_a_package_and_the_list_shows_it(app, client, auth):
     assert response.status_code == 303
     conn, directory = _conn_dir(app)
     try:
-        newest = service.packages(conn, directory)[0].id
+        newest = packages.packages(conn, directory)[0].id
     finally:
         conn.close()
     package = finished(client, f"{API}/{newest}")
@@ -117,7 +119,7 @@ def test_form_creates_a_package_and_the_list_shows_it(app, client, auth):
 
 
 def _conn_dir(app):
-    return db.connect(db.path_for(app)), service.package_dir(app)
+    return db.connect(db.path_for(app)), package_dir(app)
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -220,7 +222,7 @@ def test_failed_package_leaves_nothing_ready_and_no_partial(app, client, auth, m
 
 
 def test_interrupted_job_is_cleaned_up_at_restart(app, tmp_path):
-    directory = service.package_dir(app)
+    directory = package_dir(app)
     directory.mkdir(parents=True, exist_ok=True)
     partial = directory / "supportpackage-edge-test-20261126T010203Z.zip.partial"
     partial.write_bytes(b"PK half a zip")
@@ -242,7 +244,7 @@ def test_interrupted_job_is_cleaned_up_at_restart(app, tmp_path):
 
 
 def test_start_up_removes_leftover_partials_when_nothing_runs(app):
-    directory = service.package_dir(app)
+    directory = package_dir(app)
     directory.mkdir(parents=True, exist_ok=True)
     leftover = directory / "supportpackage-edge-test-20261126T010203Z.zip.partial"
     leftover.write_bytes(b"PK")
@@ -251,7 +253,7 @@ def test_start_up_removes_leftover_partials_when_nothing_runs(app):
 
 
 def _seed_old_package(app, stamp: str, job_id: str) -> Path:
-    directory = service.package_dir(app)
+    directory = package_dir(app)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"supportpackage-edge-test-{stamp}.zip"
     path.write_bytes(b"PK old package")
@@ -329,11 +331,12 @@ def test_malformed_ids_are_not_found(app, client, auth, package_id):
 
 def test_console_package_is_the_same_package(app, tmp_path):
     with app.app_context():
-        info = service.console_package(app, collectors=["system", "audit"])
-        elsewhere = service.console_package(app, out=tmp_path / "out", collectors=["system"])
+        info = packages.console_package(support_settings(app), collectors=["system", "audit"])
+        elsewhere = packages.console_package(support_settings(app), out=tmp_path / "out",
+                                             collectors=["system"])
         conn = db.get_db()
-        listed = service.packages(conn, service.package_dir(app))
-    assert info.path.parent == service.package_dir(app)
+        listed = packages.packages(conn, package_dir(app))
+    assert info.path.parent == package_dir(app)
     assert [p.filename for p in listed] == [info.filename]
     assert listed[0].created_by == "console"
     assert elsewhere.path.parent == tmp_path / "out"
@@ -341,7 +344,7 @@ def test_console_package_is_the_same_package(app, tmp_path):
         assert "audit/audit-log.csv" in archive.namelist()
         assert app.secret_key not in b"".join(archive.read(n) for n in archive.namelist())
     with pytest.raises(ValueError, match="collectors"):
-        service.console_package(app, collectors=["nonsense"])
+        packages.console_package(support_settings(app), collectors=["nonsense"])
 
 
 def test_console_command_writes_the_package(app, tmp_path):
@@ -375,18 +378,22 @@ import sys, time
 sys.path.insert(0, {tests!r})
 from conftest import make_app
 from diagnostics.collect import CollectContext, ExtraItem
-from webui.support import service
+from webui import db, jobs
+from webui.audit import Actor
+from webui.support import packages
 
 def endless():
     while True:
         yield b"collecting " * 100
         time.sleep(0.01)
 
-service.collect_context = lambda app: CollectContext(
+packages.collect_context = lambda settings: CollectContext(
     extra_items={{"audit": [ExtraItem("endless.txt", endless)]}})
 app = make_app({instance!r})
 with app.app_context():
-    print(service.start(app, service.parse_options(["audit"]), "admin"), flush=True)
+    print(packages.start(jobs.runner(), packages.settings_from(app.config, app.secret_key),
+                         db.get_db(), packages.parse_options(["audit"]), Actor("admin")),
+          flush=True)
 time.sleep(600)
 """
 
@@ -403,7 +410,7 @@ def test_worker_killed_mid_package_leaves_no_package_after_restart(app, client, 
         stdout=subprocess.PIPE, text=True)
     try:
         job_id = worker.stdout.readline().strip()
-        directory = service.package_dir(app)
+        directory = package_dir(app)
         for _ in range(1200):
             partials = list(directory.glob("*.partial"))
             if partials:

@@ -19,7 +19,7 @@ from diagnostics.collect import CollectContext, ExtraItem
 from diagnostics.collect import package as package_module
 from webui import audit, db
 from webui.downloads import content_disposition
-from webui.support import service, tickets
+from webui.support import packages, tickets
 
 from copylog_fixtures import FIXTURES, SERVICE_LOG
 from support_helpers import (
@@ -33,6 +33,8 @@ from support_helpers import (
     finished,
     make_package,
     package_files,
+    support_settings,
+    ticket_dir,
 )
 
 TICKETS = "/api/v1/support/tickets"
@@ -90,7 +92,7 @@ def test_a_package_a_ticket_is_bundling_is_not_pruned(app, client, auth, monkeyp
     try:
         assert bundling.wait(60)
         with app.app_context():
-            newer = service.console_package(app, collectors=["audit"])
+            newer = packages.console_package(support_settings(app), collectors=["audit"])
     finally:
         go_on.set()
         filing.join(60)
@@ -147,7 +149,7 @@ class Gate(SlowProducer):
 @pytest.fixture
 def gate(monkeypatch):
     gate = Gate()
-    monkeypatch.setattr(service, "collect_context", lambda app: CollectContext(
+    monkeypatch.setattr(packages, "collect_context", lambda app: CollectContext(
         extra_items={"audit": [ExtraItem("first.txt", gate),
                                ExtraItem("second.txt", gate.second)]}))
     yield gate
@@ -185,7 +187,7 @@ def cancel_running_package(app) -> None:
     conn = db.connect(db.path_for(app))
     try:
         row = conn.execute("SELECT id FROM jobs WHERE kind = ? AND state = 'running'",
-                           (service.KIND,)).fetchone()
+                           (packages.KIND,)).fetchone()
     finally:
         conn.close()
     assert app.extensions["jobs"].cancel(row["id"])
@@ -224,7 +226,7 @@ def test_a_cancel_while_the_ticket_is_bundled_removes_package_and_bundle(app, cl
     ticket = client.get(ticket_url).get_json()
     assert ticket["state"] == "failed" and "cancelled" in ticket["error"]
     assert package_files(app) == []
-    assert list(tickets.ticket_dir(app).glob("*.zip")) == []
+    assert list(ticket_dir(app).glob("*.zip")) == []
 
 
 def word(name: str) -> re.Pattern[bytes]:
@@ -239,7 +241,7 @@ def test_obfuscation_leaves_no_user_name_the_instance_knows(app, client, auth):
         conn.execute("INSERT INTO jobs(id, kind, state, progress, result, created_by, "
                      "created_at, finished_at) VALUES ('00000000000000d1', 'diagnostics', "
                      "'succeeded', 1, '{\"results\": []}', 'admin', 1, 2)")
-        audit.record("user_remove", "marguerite", actor="admin", conn=conn)
+        audit.record(conn, audit.Actor("admin"), "user_remove", "marguerite")
     assert client.get("/api/v1/status",
                       headers={"Authorization": f"Bearer {token}"}).status_code == 200
     log_dir = Path(app.config["LOG_DIR"])

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 import trustme
 
+from diagnostics.readers import drives as drives_reader
 from webui import db
 from webui.downloads import content_disposition
 from webui.support import tickets, upload, usb
 
 from conftest import finished, make_app
-from support_helpers import VALID, download, file_ticket, make_package
+from support_helpers import VALID, download, file_ticket, make_package, ticket_dir
 
 API = "/api/v1/support/tickets"
 PAGE = "/troubleshooting/support/"
@@ -145,7 +146,7 @@ def test_ticket_fails_with_its_package(app, client, auth, monkeypatch):
     assert ticket["state"] == "failed" and "No space left on device" in ticket["error"]
     assert ticket["bundle"] is None
     assert client.get(f"{API}/{ticket['id']}/download").status_code == 409
-    assert list(tickets.ticket_dir(app).glob("*")) == []
+    assert list(ticket_dir(app).glob("*")) == []
 
 
 def test_ticket_form_flow(app, client, auth):
@@ -269,7 +270,7 @@ def _upload_done(client, ticket_id: str) -> dict:
 
 
 def _bundle_bytes(app, ticket) -> bytes:
-    return (tickets.ticket_dir(app) / ticket["bundle"]["filename"]).read_bytes()
+    return (ticket_dir(app) / ticket["bundle"]["filename"]).read_bytes()
 
 
 def test_upload_sends_the_bundle_over_tls(app, client, auth, endpoint):
@@ -362,7 +363,7 @@ def test_upload_without_an_endpoint_says_so(app, auth):
 
 
 class FakeDevice:
-    """Just what :mod:`webui.support.usb` reads of a ``pyudev.Device``."""
+    """Just what :mod:`diagnostics.readers.drives` reads of a ``pyudev.Device``."""
 
     def __init__(self, node, properties, removable=None, parent=None):
         self.device_node = node
@@ -401,10 +402,16 @@ def drives(tmp_path, monkeypatch):
     escaped = str(stick).replace(" ", "\\040")
     mounts.write_text(f"/dev/sda1 {fixed} ext4 rw 0 0\n/dev/sdb1 {escaped} vfat rw 0 0\n"
                       f"/dev/mmcblk0p1 {card} vfat rw 0 0\nproc /proc proc rw 0 0\n")
-    monkeypatch.setattr(usb, "udev_context", lambda: FakeUdev(devices))
-    monkeypatch.setattr(usb, "MOUNTS", str(mounts))
-    monkeypatch.setattr(usb.removable_drives, "__defaults__", (None, str(mounts)))
+    monkeypatch.setattr(drives_reader, "udev_context", lambda: FakeUdev(devices))
+    monkeypatch.setattr(drives_reader, "MOUNTS", str(mounts))
     return {"stick": stick, "card": card, "fixed": fixed}
+
+
+def _copy_done(client, ticket_id: str) -> dict:
+    """Wait for the ticket's copy to a USB drive to finish; answers the ticket."""
+    return finished(client, f"{API}/{ticket_id}",
+                    until=lambda ticket: ticket["usb_copy"] is not None
+                    and ticket["usb_copy"]["state"] not in ("queued", "running"))
 
 
 def test_removable_drives_are_the_mounted_usb_and_removable_ones(drives):
@@ -416,7 +423,7 @@ def test_removable_drives_are_the_mounted_usb_and_removable_ones(drives):
 
 
 def test_no_udev_means_no_drives(monkeypatch):
-    monkeypatch.setattr(usb, "udev_context", lambda: None)
+    monkeypatch.setattr(drives_reader, "udev_context", lambda: None)
     assert usb.removable_drives() == []
 
 
@@ -430,6 +437,10 @@ def test_bundle_is_copied_to_the_usb_drive_with_a_checksum(app, client, auth, dr
     response = auth.post(f"{PAGE}tickets/{ticket['id']}/usb",
                          {"mount_point": str(drives["stick"])})
     assert response.status_code == 303
+    copied = _copy_done(client, ticket["id"])
+    assert copied["usb_copy"]["state"] == "succeeded"
+    page = client.get(f"{PAGE}tickets/{ticket['id']}").get_data(as_text=True)
+    assert "were copied to SUPPORT KEY" in page and "Unmount the drive" in page
     name = ticket["bundle"]["filename"]
     copy = drives["stick"] / name
     assert copy.read_bytes() == _bundle_bytes(app, ticket)
@@ -438,7 +449,13 @@ def test_bundle_is_copied_to_the_usb_drive_with_a_checksum(app, client, auth, dr
     assert not list(drives["stick"].glob("*.partial"))
 
     by_api = auth.api("POST", f"{API}/{ticket['id']}/usb", {"mount_point": str(drives["card"])})
-    assert by_api.status_code == 200 and (drives["card"] / name).exists()
+    assert by_api.status_code == 202
+    assert by_api.headers["Location"].endswith(f"{API}/{ticket['id']}")
+    copied = _copy_done(client, ticket["id"])["usb_copy"]
+    assert copied["state"] == "succeeded" and copied["mount_point"] == str(drives["card"])
+    assert copied["path"] == str(drives["card"] / name)
+    assert copied["checksum_path"] == str(drives["card"] / f"{name}.sha256")
+    assert (drives["card"] / name).read_bytes() == _bundle_bytes(app, ticket)
 
 
 @pytest.mark.parametrize("mount_point", ["fixed", "/", "../card", None])
@@ -500,7 +517,7 @@ def test_only_the_newest_bundles_are_kept(app, client, auth):
     package = make_package(auth, ["system"])
     first = file_ticket(auth, package_id=package["id"])
     second = file_ticket(auth, package_id=package["id"])
-    assert [p.name for p in tickets.ticket_dir(app).iterdir()] == \
+    assert [p.name for p in ticket_dir(app).iterdir()] == \
         [second["bundle"]["filename"]]
     old = client.get(f"{API}/{first['id']}").get_json()
     assert old["state"] == "removed" and old["bundle"] is None
@@ -520,7 +537,7 @@ def test_form_refuses_a_package_deleted_meanwhile(app, client, auth):
 
 
 def test_half_written_bundles_are_removed_at_start_up(app):
-    directory = tickets.ticket_dir(app)
+    directory = ticket_dir(app)
     directory.mkdir(parents=True, exist_ok=True)
     leftover = directory / "supportticket-edge-test-20261126T010203Z.zip.partial"
     leftover.write_bytes(b"PK")

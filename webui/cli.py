@@ -155,7 +155,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 def cmd_support_package(args: argparse.Namespace) -> int:
     from diagnostics.collect import PackageError
-    from webui.support.service import console_package
+    from webui.support.packages import console_package, settings_from
 
     app = _app()
     progress = None
@@ -164,9 +164,9 @@ def cmd_support_package(args: argparse.Namespace) -> int:
             print(f"[{done}/{total}] {current or 'done'}", file=sys.stderr, flush=True)
     with app.app_context():
         try:
-            info = console_package(app, out=args.out, collectors=args.collectors,
-                                   since_hours=args.since, obfuscate=args.obfuscate,
-                                   progress=progress)
+            info = console_package(settings_from(app.config, app.secret_key), out=args.out,
+                                   collectors=args.collectors, since_hours=args.since,
+                                   obfuscate=args.obfuscate, progress=progress)
         except (ValueError, PackageError) as exc:
             print(f"edge-webui: {exc}", file=sys.stderr)
             return 1

@@ -106,15 +106,16 @@ def domain_statuses() -> dict[type[Exception], int]:
     from webui.jobs import JobConflict
     from webui.power.backends import PowerError
     from webui.power.service import PowerConflict
-    from webui.support.service import OptionProblem, PackageBusy
-    from webui.support.tickets import TicketError
-    from webui.support.upload import UploadError
+    from webui.support.packages import OptionProblem, PackageBusy
+    from webui.support.tickets import SizeNotConfirmed, TicketError, UploadBlocked
+    from webui.support.upload import EndpointUnusable, UploadError
     from webui.support.usb import DriveFull, UsbError
 
     return {
         AccountError: 422, OptionProblem: 422, InvalidFilter: 422, UnknownTests: 422,
         JobConflict: 409, PackageBusy: 409, PowerConflict: 409, ModeChangeInProgress: 409,
-        CopyLogError: 409, UsbError: 409,
+        CopyLogError: 409, UsbError: 409, UploadBlocked: 409, SizeNotConfirmed: 409,
+        EndpointUnusable: 409,
         InsufficientSpace: 507, DriveFull: 507,
         ModeChangeError: 503, TicketError: 503, UploadError: 502, PowerError: 503,
     }

@@ -272,6 +272,12 @@ def any_active(conn: sqlite3.Connection, kind: str) -> bool:
                         "LIMIT 1", (kind,)).fetchone() is not None
 
 
+def creators(conn: sqlite3.Connection) -> set[str]:
+    """Everyone who ever made a job still listed (people, tokens and the device itself)."""
+    return {row[0] for row in conn.execute("SELECT DISTINCT created_by FROM jobs "
+                                           "WHERE created_by IS NOT NULL")}
+
+
 def record_done(conn: sqlite3.Connection, kind: str, params: dict, result: dict,
                 created_by: str) -> str:
     """A job done outside the runner (from the console), listed like any other."""

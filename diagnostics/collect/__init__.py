@@ -45,15 +45,10 @@ from diagnostics.collect.archive import (
     prune,
 )
 from diagnostics.collect.collectors import COLLECTOR_IDS, COLLECTORS, DEFAULT, Collector
+from diagnostics.collect.context import CollectContext, ExtraItem
 from diagnostics.collect.manifest import read_manifest
-from diagnostics.collect.package import (
-    CollectContext,
-    ExtraItem,
-    PackageCancelled,
-    PackageInfo,
-    PackageOptions,
-    build_package,
-)
+from diagnostics.collect.options import PackageOptions
+from diagnostics.collect.package import PackageCancelled, PackageInfo, build_package
 
 __all__ = [
     "COLLECTORS", "COLLECTOR_IDS", "DEFAULT", "CollectContext", "Collector", "ExtraItem",

@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import shutil
+import time
 import zipfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -104,6 +105,12 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def _stored(name: str) -> zipfile.ZipInfo:
+    entry = zipfile.ZipInfo(name, time.localtime()[:6])
+    entry.compress_type = zipfile.ZIP_STORED
+    return entry
+
+
 class PackageWriter:
     """A zip written member by member straight from the item streams.
 
@@ -112,8 +119,8 @@ class PackageWriter:
     a temporary copy beyond a few blocks in flight.
     """
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, what: str = "the support package"):
+        self.path, self.what = path, what
         self.threads = deflate.workers()
         self.pool = (ThreadPoolExecutor(self.threads, "support-package-deflate")
                      if self.threads > 1 else None)
@@ -121,18 +128,21 @@ class PackageWriter:
         self.zip = zipfile.ZipFile(self.file, "w", compression=zipfile.ZIP_DEFLATED,
                                    compresslevel=COMPRESSLEVEL)
 
-    def add(self, name: str, chunks: Iterable[bytes]) -> tuple[int, str, Exception | None]:
+    def add(self, name: str, chunks: Iterable[bytes],
+            compress: bool = True) -> tuple[int, str, Exception | None]:
         """Write member ``name``; return (bytes, sha256, error of the source if it failed).
 
-        A source that fails part-way leaves what it gave so far. Errors while writing the zip
-        itself (a full disk) propagate.
+        ``compress=False`` stores the bytes as they are (a zip inside the zip). A source that
+        fails part-way leaves what it gave so far. Errors while writing the zip itself (a full
+        disk) propagate.
         """
         digest = hashlib.sha256()
         size = 0
         failure: Exception | None = None
+        entry = name if compress else _stored(name)
         try:
-            with self.zip.open(name, "w", force_zip64=True) as member:
-                if self.pool is not None and hasattr(member, "_compressor"):
+            with self.zip.open(entry, "w", force_zip64=True) as member:
+                if compress and self.pool is not None and hasattr(member, "_compressor"):
                     # zipfile has no public hook for its compressor; this one uses every CPU.
                     member._compressor = deflate.ParallelDeflate(
                         self.pool, COMPRESSLEVEL, in_flight=self.threads)
@@ -171,7 +181,7 @@ class PackageWriter:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _write_error(self, exc: OSError) -> PackageError:
-        return PackageError(f"Could not write the support package in {self.path.parent}: "
+        return PackageError(f"Could not write {self.what} in {self.path.parent}: "
                             f"{exc.strerror or exc}.")
 
     def abandon(self) -> None:

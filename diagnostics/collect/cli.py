@@ -14,12 +14,9 @@ from collections.abc import Callable, Sequence
 
 from diagnostics.collect.archive import PackageError
 from diagnostics.collect.collectors import COLLECTOR_IDS
-from diagnostics.collect.package import (
-    CollectContext,
-    PackageInfo,
-    PackageOptions,
-    build_package,
-)
+from diagnostics.collect.context import CollectContext
+from diagnostics.collect.options import PackageOptions
+from diagnostics.collect.package import PackageInfo, build_package
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,13 +12,10 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from diagnostics.collect import snapshots
+from diagnostics.collect.context import CollectContext
 from diagnostics.host import Host
-
-if TYPE_CHECKING:
-    from diagnostics.collect.package import CollectContext
 
 MiB = 1 << 20
 FILE_CAP = 25 * MiB

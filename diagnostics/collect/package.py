@@ -8,12 +8,12 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import diagnostics
-from diagnostics.collect import collectors as catalogue
+from diagnostics.collect import site_names
 from diagnostics.collect.archive import (
     PARTIAL,
     PackageError,
@@ -31,94 +31,18 @@ from diagnostics.collect.collectors import (
     ProducerSpec,
 )
 from diagnostics.collect.commands import Cancelled, CommandOutcome, stream_command
+from diagnostics.collect.context import CollectContext
 from diagnostics.collect.manifest import NAME, CollectorRecord, ItemRecord, build_manifest
 from diagnostics.collect.obfuscate import ObfuscationMap
+from diagnostics.collect.options import PackageOptions
 from diagnostics.collect.redact import Redactor
 from diagnostics.collect.sources import DeadlineReached, pumped, read_file
 from diagnostics.host import Host
 from diagnostics.names import as_bytes, display_name, is_plain, safe_name
 
-MAX_SINCE_HOURS = 24 * 366
-_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback",
-                "ip6-allnodes", "ip6-allrouters", "ip6-localnet", "ip6-mcastprefix"}
-
 
 class PackageCancelled(PackageError):
     """The caller's ``should_cancel`` asked to stop; nothing was left behind."""
-
-
-@dataclass(frozen=True)
-class ExtraItem:
-    """Bytes only the app can produce (its audit export, diagnostic runs, copy-log summaries).
-
-    ``producer`` is called once while the package is built and yields the item's bytes; it runs
-    under the collector's deadline and its output is redacted like everything else.
-    """
-
-    name: str
-    producer: Callable[[], Iterable[bytes]]
-
-
-@dataclass(frozen=True)
-class CollectContext:
-    """What the app knows and the library cannot: where its logs are, what is secret.
-
-    - ``log_dir``: directory of the web UI's own logs (``webui_log`` collector).
-    - ``copylog_roots``: copy-log roots (``copylogs`` collector), each file capped.
-    - ``secrets``: literal secrets removed wherever they appear (the app's secret key, token
-      hashes).
-    - ``obfuscation_map_path``: where the obfuscation map lives on the device (0600); required
-      when ``obfuscate`` is chosen.
-    - ``extra_items``: collector id → items the app produces, e.g. ``{"audit": [...],
-      "diagnostic_history": [...], "copylogs": [...]}``.
-    - ``host_names``, ``user_names``: names to obfuscate besides those found on the host.
-    """
-
-    log_dir: str | os.PathLike | None = None
-    copylog_roots: Sequence[str | os.PathLike] = ()
-    secrets: Sequence[str | bytes] = ()
-    obfuscation_map_path: str | os.PathLike | None = None
-    extra_items: Mapping[str, Sequence[ExtraItem]] = field(default_factory=dict)
-    host_names: Sequence[str] = ()
-    user_names: Sequence[str] = ()
-
-
-@dataclass(frozen=True)
-class PackageOptions:
-    """What the admin chose. ``collectors=None`` means :data:`DEFAULT`, in catalogue order.
-
-    ``since_hours`` is the journal window; ``lift_caps`` removes the per-item size caps (for
-    support engineers who need whole logs, and for the benchmark). Invalid values raise
-    ``ValueError`` naming the field.
-    """
-
-    collectors: Sequence[str] | None = None
-    since_hours: float = 24
-    obfuscate: bool = False
-    lift_caps: bool = False
-
-    def __post_init__(self) -> None:
-        if self.collectors is not None:
-            unknown = [c for c in self.collectors if c not in catalogue.COLLECTOR_IDS]
-            if unknown:
-                raise ValueError(f"collectors: unknown collector {unknown[0]!r} (known: "
-                                 f"{', '.join(catalogue.COLLECTOR_IDS)})")
-            if not self.collectors:
-                raise ValueError("collectors: choose at least one collector")
-        if isinstance(self.since_hours, bool) or not isinstance(self.since_hours, int | float) \
-                or not 0 < self.since_hours <= MAX_SINCE_HOURS:
-            raise ValueError(f"since_hours: must be a number of hours above 0 and at most "
-                             f"{MAX_SINCE_HOURS}")
-
-    @property
-    def chosen(self) -> list[Collector]:
-        """The collectors to run, in catalogue order."""
-        wanted = catalogue.DEFAULT if self.collectors is None else set(self.collectors)
-        return [c for c in catalogue.COLLECTORS if c.id in wanted]
-
-    def as_dict(self) -> dict:
-        """The options as the manifest records them, with the collectors actually run."""
-        return {**asdict(self), "collectors": [c.id for c in self.chosen]}
 
 
 @dataclass(frozen=True)
@@ -230,27 +154,9 @@ def _obfuscation(host: Host, options: PackageOptions,
     except (OSError, ValueError) as exc:
         raise PackageError(f"The obfuscation map {context.obfuscation_map_path} cannot be read: "
                            f"{exc}.") from exc
-    mapping.add_names([*_host_names(host), *context.host_names],
-                      [*_user_names(host), *context.user_names])
+    mapping.add_names([*site_names.host_names(host), *context.host_names],
+                      [*site_names.user_names(host), *context.user_names])
     return mapping
-
-
-def _host_names(host: Host) -> set[str]:
-    names = {host.read_value("/proc/sys/kernel/hostname") or "",
-             host.read_value("/etc/hostname") or ""}
-    for line in (host.read_text("/etc/hosts") or "").splitlines():
-        names.update(line.split("#", 1)[0].split()[1:])
-    return {n for n in names if n and n.lower() not in _LOCAL_NAMES}
-
-
-def _user_names(host: Host) -> set[str]:
-    """Accounts of people (uid 1000 and up); system accounts say nothing about the site."""
-    names = set()
-    for line in (host.read_text("/etc/passwd") or "").splitlines():
-        fields = line.split(":")
-        if len(fields) > 2 and fields[2].isdigit() and 1000 <= int(fields[2]) < 65534:
-            names.add(fields[0])
-    return names
 
 
 class _Run:

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
-
-bp = Blueprint("support", __name__, url_prefix="/troubleshooting/support")
-api_bp = Blueprint("support_api", __name__, url_prefix="/api/v1/support")
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:
     """Register the pages and API, take the navigation slot, clean up after a crash."""
-    from webui import shell
+    from diagnostics.collect import cleanup_partials
+    from webui import db, shell
+    from webui.support import api, packages, tickets, views
 
-    app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
+    def settings() -> packages.Settings:
+        return packages.settings_from(app.config, app.secret_key)
+
+    def clean_leftovers() -> None:
+        conn = db.connect(db.path_for(app))
+        try:
+            packages.clean_leftovers(settings(), conn)
+        finally:
+            conn.close()
+        tickets.clean_leftovers(settings())
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
     shell.add_section(app, "Support", "support.page", "Troubleshooting", 20)
-    shell.add_cleanup(app, lambda: service.clean_leftovers(app))
-    shell.add_cleanup(app, lambda: tickets.clean_leftovers(app))
+    shell.add_cleanup(app, clean_leftovers)
     app.extensions["jobs"].on_interrupted(
-        service.KIND, lambda job: service.cleanup_partials(service.package_dir(app)))
-
-
-from webui.support import api, service, tickets, views  # noqa: E402,F401
+        packages.KIND, lambda job: cleanup_partials(settings().package_dir))

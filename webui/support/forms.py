@@ -11,7 +11,7 @@ from wtforms import (
 from wtforms.fields import DateTimeLocalField, EmailField, TelField
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webui.support import service, tickets
+from webui.support import packages, tickets
 
 WINDOW_LABELS = {1: "Last hour", 6: "Last 6 hours", 24: "Last 24 hours", 72: "Last 3 days",
                  168: "Last 7 days"}
@@ -23,13 +23,13 @@ def _choices(labels: dict[str, str]) -> list[SelectChoice]:
 
 class PackageForm(FlaskForm):
     collectors = SelectMultipleField(
-        "What to collect", default=service.DEFAULT_COLLECTORS,
-        choices=[SelectChoice(c) for c in service.COLLECTOR_DESCRIPTIONS],
+        "What to collect", default=packages.DEFAULT_COLLECTORS,
+        choices=[SelectChoice(c) for c in packages.COLLECTOR_DESCRIPTIONS],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     since_hours = SelectField("Journal and kernel log window", coerce=int,
-                              default=service.DEFAULT_WINDOW,
+                              default=packages.DEFAULT_WINDOW,
                               choices=[SelectChoice(h, WINDOW_LABELS[h])
-                                       for h in service.TIME_WINDOWS])
+                                       for h in packages.TIME_WINDOWS])
     obfuscate = BooleanField("Obfuscate IP and MAC addresses, host and user names")
 
     def validate(self, extra_validators=None) -> bool:
@@ -37,9 +37,9 @@ class PackageForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         try:
-            self.options = service.parse_options(self.collectors.data, self.since_hours.data,
+            self.options = packages.parse_options(self.collectors.data, self.since_hours.data,
                                                  self.obfuscate.data)
-        except service.OptionProblem as exc:
+        except packages.OptionProblem as exc:
             field = getattr(self, exc.field, self.collectors)
             field.errors = [*field.errors, f"{field.label.text}: {exc.rule}."]
             return False

@@ -8,26 +8,30 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
 import re
 import secrets
 import sqlite3
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
-
-from diagnostics.collect.archive import file_sha256, package_filename
+from diagnostics.collect import InsufficientSpace, PackageError
+from diagnostics.collect.archive import PackageWriter, file_sha256, package_filename
+from diagnostics.readers.drives import RemovableDrive
 from webui import audit, db, jobs
-from webui.support import service, upload, usb
+from webui.formats import is_hex_id, iso
+from webui.support import packages, upload, usb
+from webui.support.packages import Settings
 
 TICKET_DIR = "support-tickets"
 UPLOAD_KIND = "support_upload"
+USB_KIND = "support_usb_copy"
+# Said (and audited) when a ticket needs a new package while another one is being made.
+PACKAGE_BUSY = ("A support package is already being made. Wait for it to finish, then choose "
+                "it for this ticket.")
 PREFIX = "supportticket-"
 PARTIAL = ".partial"
 PROBLEM_TYPES = {
@@ -58,7 +62,6 @@ PHONE_MAX = 32
 CLOCK_SKEW = dt.timedelta(minutes=5)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()-]+$")
-_TICKET_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 def check(values: Mapping[str, Any],
@@ -135,6 +138,27 @@ def _started_at(value: Any, now: dt.datetime) -> dt.datetime | str:
 
 
 @dataclass(frozen=True)
+class TicketJob:
+    """The latest job sending a ticket's bundle somewhere (to support, onto a USB drive)."""
+
+    id: str
+    state: str
+    error: str | None
+    created_at: float
+    finished_at: float | None
+    params: dict
+    result: dict | None
+
+    @property
+    def active(self) -> bool:
+        return self.state in jobs.ACTIVE_STATES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "error": self.error,
+                "created_at": iso(self.created_at), "finished_at": iso(self.finished_at)}
+
+
+@dataclass(frozen=True)
 class Ticket:
     """A filed ticket: what was asked, its package job and, once made, its bundle.
 
@@ -156,7 +180,8 @@ class Ticket:
     uploaded_by: str | None
     upload_answer: str | None
     path: Path | None
-    upload: Upload | None = None
+    upload: TicketJob | None = None
+    usb_copy: TicketJob | None = None
 
     @property
     def ready(self) -> bool:
@@ -165,7 +190,8 @@ class Ticket:
     @property
     def busy(self) -> bool:
         """Its package is being made or its bundle is being sent: pages keep polling."""
-        return self.state == "waiting" or (self.upload is not None and self.upload.active)
+        return self.state == "waiting" or any(
+            job is not None and job.active for job in (self.upload, self.usb_copy))
 
     @property
     def started_timestamp(self) -> float:
@@ -173,36 +199,42 @@ class Ticket:
         return dt.datetime.fromisoformat(self.details["started_at"]).timestamp()
 
     def to_dict(self) -> dict[str, Any]:
-        """The API shape: the fields, the state and the bundle."""
+        """The API shape: the fields, the state, the bundle and where it was sent."""
         bundle = None
         if self.ready:
             bundle = {"filename": self.bundle, "size": self.bundle_size,
                       "sha256": self.bundle_sha256}
-        return {"id": self.id, "state": self.state, "created_at": service.iso(self.created_at),
+        usb_copy = None
+        if self.usb_copy is not None:
+            copied = self.usb_copy.result or {}
+            usb_copy = {**self.usb_copy.to_dict(),
+                        "mount_point": self.usb_copy.params.get("mount_point"),
+                        "path": copied.get("path"), "checksum_path": copied.get("checksum_path")}
+        return {"id": self.id, "state": self.state, "created_at": iso(self.created_at),
                 "created_by": self.created_by, **self.details, "package_id": self.package_job,
                 "bundle": bundle, "error": self.error,
-                "uploaded_at": service.iso(self.uploaded_at), "uploaded_by": self.uploaded_by,
-                "upload": self.upload.to_dict() if self.upload is not None else None}
+                "uploaded_at": iso(self.uploaded_at), "uploaded_by": self.uploaded_by,
+                "upload": self.upload.to_dict() if self.upload is not None else None,
+                "usb_copy": usb_copy}
 
 
-def ticket_dir(app: Flask) -> Path:
+def ticket_dir(settings: Settings) -> Path:
     """Where the device keeps ticket bundles."""
-    return Path(app.config["INSTANCE"]) / TICKET_DIR
+    return settings.instance / TICKET_DIR
 
 
-_SELECT = ("SELECT t.*, j.state AS job_state, j.error AS job_error FROM support_tickets t "
-           "LEFT JOIN jobs j ON j.id = t.package_job")
-
-
-def _ticket(row: sqlite3.Row, directory: Path) -> Ticket:
+def _ticket(conn: sqlite3.Connection, row: sqlite3.Row, directory: Path) -> Ticket:
     state, error = row["state"], row["error"]
+    job = jobs.get_job(conn, row["package_job"]) if row["package_job"] else None
+    job_state = job["state"] if job is not None else None
     # A ticket waits on its package job; when that job ends without a package, so does the ticket.
-    if state == "waiting" and row["package_job"] and row["job_state"] != "succeeded" \
-            and row["job_state"] not in ("queued", "running"):
+    if state == "waiting" and row["package_job"] and job_state != "succeeded" \
+            and job_state not in jobs.ACTIVE_STATES:
         state = "failed"
         error = ("The support package for this ticket was not made: "
-                 + (row["job_error"] or row["job_state"] or "it was deleted"))
-    path = service.file_in(directory, row["bundle"]) if state == "ready" else None
+                 + ((job["error"] if job is not None else None) or job_state
+                    or "it was deleted"))
+    path = packages.file_in(directory, row["bundle"]) if state == "ready" else None
     if state == "ready" and path is None:
         state, error = "removed", ("The bundle is no longer on the device: only the newest "
                                    "bundles are kept.")
@@ -214,65 +246,96 @@ def _ticket(row: sqlite3.Row, directory: Path) -> Ticket:
 
 def get(conn: sqlite3.Connection, directory: Path, ticket_id: str) -> Ticket | None:
     """The ticket with this id, or None (also for malformed ids)."""
-    if not _TICKET_ID.match(ticket_id):
+    if not is_hex_id(ticket_id):
         return None
-    row = conn.execute(f"{_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
+    row = conn.execute("SELECT * FROM support_tickets WHERE id = ?", (ticket_id,)).fetchone()
     if row is None:
         return None
-    return dataclasses.replace(_ticket(row, directory), upload=latest_upload(conn, ticket_id))
+    return dataclasses.replace(_ticket(conn, row, directory),
+                               upload=latest_job(conn, UPLOAD_KIND, ticket_id),
+                               usb_copy=latest_job(conn, USB_KIND, ticket_id))
 
 
 def recent(conn: sqlite3.Connection, directory: Path, limit: int = 20) -> list[Ticket]:
     """The newest tickets first."""
-    rows = conn.execute(f"{_SELECT} ORDER BY t.created_at DESC LIMIT ?", (limit,)).fetchall()
-    return [_ticket(row, directory) for row in rows]
+    rows = conn.execute("SELECT * FROM support_tickets ORDER BY created_at DESC LIMIT ?",
+                        (limit,)).fetchall()
+    return [_ticket(conn, row, directory) for row in rows]
+
+
+def latest_job(conn: sqlite3.Connection, kind: str, ticket_id: str) -> TicketJob | None:
+    """The ticket's most recent job of ``kind``, or None when there was none."""
+    row = jobs.latest(conn, kind, subject=ticket_id)
+    if row is None:
+        return None
+    job = jobs.job_to_dict(row)
+    return TicketJob(job["id"], job["state"], job["error"], job["created_at"],
+                     job["finished_at"], job["params"], job["result"])
 
 
 class TicketError(Exception):
     """The ticket's bundle could not be made; the message says why."""
 
 
-def create(app: Flask, conn: sqlite3.Connection, details: dict[str, str], created_by: str,
-           package: service.Package | None) -> Ticket:
-    """File a ticket. With a ready ``package`` the bundle is made now; without one a new
-    package job starts and bundles the ticket when it is done.
+def create(runner: jobs.JobRunner, settings: Settings, conn: sqlite3.Connection,
+           details: dict[str, str], actor: audit.Actor,
+           package: packages.Package | None) -> Ticket:
+    """File a ticket, audited. With a ready ``package`` the bundle is made now; without one a
+    new package job starts and bundles the ticket when it is done.
 
-    Raises ``InsufficientSpace`` or ``JobConflict`` when a new package cannot start, and
-    :class:`TicketError` when the bundle cannot be written.
+    Raises ``InsufficientSpace`` or ``JobConflict`` when a new package cannot start (audited as
+    refused), and :class:`TicketError` when the bundle cannot be written.
     """
     if package is None:
-        service.ensure_space(app)  # refused before anything is written
+        # Refused before anything is written.
+        packages.ensure_space(settings, conn, actor, "support_ticket_create")
     ticket_id = secrets.token_hex(8)
     conn.execute("INSERT INTO support_tickets(id, created_at, created_by, details, state) "
                  "VALUES (?, ?, ?, ?, 'waiting')",
-                 (ticket_id, db.now(), created_by, json.dumps(details)))
+                 (ticket_id, db.now(), actor.name, json.dumps(details)))
     if package is not None:
         conn.execute("UPDATE support_tickets SET package_job = ? WHERE id = ?",
                      (package.id, ticket_id))
         try:
-            _bundle(app, conn, ticket_id, package.path, package.sha256, package.options)
-        except (OSError, zipfile.BadZipFile) as exc:
-            _fail(conn, ticket_id, f"The ticket bundle could not be written: {exc}")
-            raise TicketError(f"The ticket bundle could not be written: {exc}") from exc
+            _bundle(settings, conn, ticket_id, package.path, package.sha256, package.options)
+        except (OSError, PackageError) as exc:
+            reason = str(exc) if isinstance(exc, PackageError) else \
+                f"The ticket bundle could not be written: {exc}"
+            _fail(conn, ticket_id, reason)
+            audit.record(conn, actor, "support_ticket_create", None, "failure", reason)
+            raise TicketError(reason) from exc
     else:
-        options = service.parse_options()
-        try:
-            job_id = service.start(app, options, created_by,
-                                   then=lambda info: _bundle_in_job(app, ticket_id, info,
-                                                                    service.options_dict(options)),
-                                   params={"ticket_id": ticket_id})
-        except Exception:
-            conn.execute("DELETE FROM support_tickets WHERE id = ?", (ticket_id,))
-            raise
-        conn.execute("UPDATE support_tickets SET package_job = ? WHERE id = ?",
-                     (job_id, ticket_id))
-    return get(conn, ticket_dir(app), ticket_id)
+        _start_package(runner, settings, conn, ticket_id, actor)
+    ticket = get(conn, ticket_dir(settings), ticket_id)
+    audit.record(conn, actor, "support_ticket_create", ticket.id,
+                 detail={"summary": ticket.details["summary"], "package": ticket.package_job})
+    return ticket
 
 
-def _bundle_in_job(app: Flask, ticket_id: str, info: Any, options: dict) -> dict:
-    conn = db.connect(db.path_for(app))
+def _start_package(runner: jobs.JobRunner, settings: Settings, conn: sqlite3.Connection,
+                   ticket_id: str, actor: audit.Actor) -> None:
+    options = packages.parse_options()
+    then = packages.Then(
+        made=lambda info: _bundle_in_job(settings, ticket_id, info,
+                                         packages.options_dict(options)),
+        undo=lambda: withdraw_bundle(settings, ticket_id))
     try:
-        name = _bundle(app, conn, ticket_id, info.path, info.sha256, options)
+        job_id = packages.start(runner, settings, conn, options, actor, then=then,
+                                params={"ticket_id": ticket_id})
+    except jobs.JobConflict:
+        conn.execute("DELETE FROM support_tickets WHERE id = ?", (ticket_id,))
+        packages.record_refusal(conn, actor, "support_ticket_create", PACKAGE_BUSY)
+        raise
+    except InsufficientSpace:
+        conn.execute("DELETE FROM support_tickets WHERE id = ?", (ticket_id,))
+        raise
+    conn.execute("UPDATE support_tickets SET package_job = ? WHERE id = ?", (job_id, ticket_id))
+
+
+def _bundle_in_job(settings: Settings, ticket_id: str, info: Any, options: dict) -> dict:
+    conn = db.connect(settings.db_path)
+    try:
+        name = _bundle(settings, conn, ticket_id, info.path, info.sha256, options)
     finally:
         conn.close()
     return {"ticket_id": ticket_id, "ticket_bundle": name}
@@ -283,61 +346,73 @@ def _fail(conn: sqlite3.Connection, ticket_id: str, error: str) -> None:
                  (error, ticket_id))
 
 
-def _bundle(app: Flask, conn: sqlite3.Connection, ticket_id: str, package_path: Path,
+def _bundle(settings: Settings, conn: sqlite3.Connection, ticket_id: str, package_path: Path,
             package_sha256: str | None, package_options: dict) -> str:
     row = conn.execute("SELECT * FROM support_tickets WHERE id = ?", (ticket_id,)).fetchone()
-    run = service.latest_diagnostic_run(conn)
-    directory = ticket_dir(app)
+    run = packages.latest_diagnostic_run(conn)
+    directory = ticket_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
     when = dt.datetime.now(dt.UTC)
-    name = _free_name(directory, package_filename(app.config["DEVICE_NAME"], when,
+    name = _free_name(directory, package_filename(settings.device_name, when,
                                                   PREFIX).removesuffix(".zip"))
     document = {
-        "format": 1, "ticket_id": ticket_id, "device": app.config["DEVICE_NAME"],
-        "software_version": app.config["VERSION"], "created_at": service.iso(row["created_at"]),
+        "format": 1, "ticket_id": ticket_id, "device": settings.device_name,
+        "software_version": settings.version, "created_at": iso(row["created_at"]),
         "created_by": row["created_by"], **json.loads(row["details"]),
         "connectivity_mode": _mode(conn),
-        "support_package": {"filename": package_path.name, "sha256": package_sha256,
-                            "options": package_options},
+        "support_package": {"filename": package_path.name,
+                            "sha256": package_sha256, "options": package_options},
         "diagnostic_run": {"id": run["id"], "finished_at": run["finished_at"]} if run else None,
     }
     members = {"ticket.json": json.dumps(document, indent=1).encode() + b"\n"}
     if run:
         members["diagnostic-run.json"] = json.dumps(run, indent=1).encode() + b"\n"
     partial = directory / (name + PARTIAL)
-    sums = [f"{hashlib.sha256(data).hexdigest()}  {member}"
-            for member, data in members.items()]
-    sums.append(f"{package_sha256 or file_sha256(package_path)}  {package_path.name}")
-    try:
-        with open(partial, "xb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-                for member, data in members.items():
-                    bundle.writestr(member, data)
-                # The package is a zip already: stored, not compressed twice.
-                bundle.write(package_path, package_path.name, compress_type=zipfile.ZIP_STORED)
-                bundle.writestr("SHA256SUMS", "\n".join(sums) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, directory / name)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    _write_bundle(partial, members, package_path)
+    os.replace(partial, directory / name)
     final = directory / name
     conn.execute("UPDATE support_tickets SET state = 'ready', bundle = ?, bundle_size = ?, "
                  "bundle_sha256 = ?, error = NULL WHERE id = ?",
                  (name, final.stat().st_size, file_sha256(final), ticket_id))
-    _prune(directory, app.config["SUPPORT_KEEP"], name)
+    _prune(directory, settings.keep, name)
     return name
 
 
-def withdraw_bundle(app: Flask, ticket_id: str) -> None:
+def _write_bundle(partial: Path, members: dict[str, bytes], package_path: Path) -> None:
+    """The bundle's zip: ``members``, the package stored as it is (a zip already, not
+    compressed twice) and ``SHA256SUMS`` of them all. Raises ``PackageError``."""
+    writer = PackageWriter(partial, "the ticket bundle")
+    try:
+        sums = []
+        for member, data in members.items():
+            _size, sha256, _failure = writer.add(member, [data])
+            sums.append(f"{sha256}  {member}")
+        _size, sha256, failure = writer.add(package_path.name, _chunks(package_path),
+                                            compress=False)
+        if failure is not None:
+            raise PackageError(f"The ticket bundle could not be written: {failure}")
+        sums.append(f"{sha256}  {package_path.name}")
+        writer.add("SHA256SUMS", [("\n".join(sums) + "\n").encode()])
+        writer.close()
+    except BaseException:
+        writer.abandon()
+        raise
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            yield chunk
+
+
+def withdraw_bundle(settings: Settings, ticket_id: str) -> None:
     """The ticket's package was cancelled after its bundle was made: remove the bundle."""
-    conn = db.connect(db.path_for(app))
+    conn = db.connect(settings.db_path)
     try:
         row = conn.execute("SELECT bundle FROM support_tickets WHERE id = ?",
                            (ticket_id,)).fetchone()
         if row is not None and row["bundle"]:
-            (ticket_dir(app) / row["bundle"]).unlink(missing_ok=True)
+            (ticket_dir(settings) / row["bundle"]).unlink(missing_ok=True)
         _fail(conn, ticket_id, "The support package for this ticket was cancelled.")
     finally:
         conn.close()
@@ -368,9 +443,9 @@ def _mode(conn: sqlite3.Connection) -> str:
     return current_mode(conn)
 
 
-def clean_leftovers(app: Flask) -> None:
+def clean_leftovers(settings: Settings) -> None:
     """Remove bundles a crash left half-written."""
-    directory = ticket_dir(app)
+    directory = ticket_dir(settings)
     if directory.is_dir():
         for path in directory.glob(f"{PREFIX}*{PARTIAL}"):
             path.unlink(missing_ok=True)
@@ -388,8 +463,8 @@ class SizeNotConfirmed(Exception):
         self.size = size
 
 
-def start_upload(app: Flask, conn: sqlite3.Connection, ticket: Ticket, actor: str,
-                 size_confirmed: bool) -> str:
+def start_upload(runner: jobs.JobRunner, settings: Settings, conn: sqlite3.Connection,
+                 ticket: Ticket, actor: audit.Actor, size_confirmed: bool) -> str:
     """Queue the upload of the ticket's bundle when the connectivity mode allows it (SPEC F5);
     answers the upload job's id. The job's outcome is audited.
 
@@ -400,80 +475,76 @@ def start_upload(app: Flask, conn: sqlite3.Connection, ticket: Ticket, actor: st
 
     allowance = allows("support_upload", current_mode(conn))
     if not allowance:
-        audit.record("support_ticket_upload", ticket.id, "refused", allowance.reason, conn=conn)
+        audit.record(conn, actor, "support_ticket_upload", ticket.id, "refused",
+                     allowance.reason)
         raise UploadBlocked(allowance.reason)
     if allowance.warn and not size_confirmed:
         raise SizeNotConfirmed(f"{allowance.reason} The bundle is "
                                f"{ticket.bundle_size / 2**20:.1f} MiB "
                                f"({ticket.bundle_size:,} bytes): confirm to send it.",
                                ticket.bundle_size)
-    upload.check_endpoint(app.config["SUPPORT_UPLOAD_URL"], app.config["SUPPORT_UPLOAD_CA"])
-    return jobs.runner().submit(UPLOAD_KIND, lambda ctx: _send(app, ticket.id, actor),
-                                {"ticket_id": ticket.id}, created_by=actor, exclusive=True)
+    upload.check_endpoint(settings.upload_url, settings.upload_ca)
+    return runner.submit(UPLOAD_KIND, lambda ctx: _send(settings, ticket.id, actor),
+                         {"ticket_id": ticket.id}, created_by=actor.name, exclusive=True,
+                         subject=ticket.id)
 
 
-def _send(app: Flask, ticket_id: str, actor: str) -> dict:
-    with app.app_context():
-        conn = db.get_db()
-        ticket = get(conn, ticket_dir(app), ticket_id)
+def _on_bundle(settings: Settings, ticket_id: str, actor: audit.Actor, action: str,
+               error: type[Exception], work: Callable[[sqlite3.Connection, Ticket], dict]
+               ) -> dict:
+    """Run ``work`` on the ticket's bundle inside a job; a failure (``error``) is audited."""
+    conn = db.connect(settings.db_path)
+    try:
+        ticket = get(conn, ticket_dir(settings), ticket_id)
         try:
             if ticket is None or not ticket.ready:
-                raise upload.UploadError("The ticket's bundle is no longer on the device.")
-            receipt = upload.upload_bundle(ticket.path, app.config["SUPPORT_UPLOAD_URL"],
-                                           ca_file=app.config["SUPPORT_UPLOAD_CA"],
-                                           ticket_id=ticket_id, device=app.config["DEVICE_NAME"])
-        except upload.UploadError as exc:
-            audit.record("support_ticket_upload", ticket_id, "failure", str(exc), actor=actor)
+                raise error("The ticket's bundle is no longer on the device.")
+            return work(conn, ticket)
+        except error as exc:
+            audit.record(conn, actor, action, ticket_id, "failure", str(exc))
             raise
+    finally:
+        conn.close()
+
+
+def _send(settings: Settings, ticket_id: str, actor: audit.Actor) -> dict:
+    def send(conn: sqlite3.Connection, ticket: Ticket) -> dict:
+        receipt = upload.upload_bundle(ticket.path, settings.upload_url,
+                                       ca_file=settings.upload_ca, ticket_id=ticket_id,
+                                       device=settings.device_name)
         conn.execute("UPDATE support_tickets SET uploaded_at = ?, uploaded_by = ?, "
                      "upload_answer = ? WHERE id = ?",
-                     (db.now(), actor, receipt.answer, ticket_id))
-        audit.record("support_ticket_upload", ticket_id,
-                     detail={"file": ticket.bundle, "status": receipt.status}, actor=actor)
+                     (db.now(), actor.name, receipt.answer, ticket_id))
+        audit.record(conn, actor, "support_ticket_upload", ticket_id,
+                     detail={"file": ticket.bundle, "status": receipt.status})
         return {"status": receipt.status, "answer": receipt.answer}
+    return _on_bundle(settings, ticket_id, actor, "support_ticket_upload", upload.UploadError,
+                      send)
 
 
-@dataclass(frozen=True)
-class Upload:
-    """The latest upload job of a ticket."""
+def start_usb_copy(runner: jobs.JobRunner, settings: Settings, conn: sqlite3.Connection,
+                   ticket: Ticket, drive: RemovableDrive, actor: audit.Actor) -> str:
+    """Queue the copy of the ticket's bundle and its checksum file onto ``drive``; answers the
+    copy job's id. The outcome is audited.
 
-    id: str
-    state: str
-    error: str | None
-    created_at: float
-    finished_at: float | None
-
-    @property
-    def active(self) -> bool:
-        return self.state in jobs.ACTIVE_STATES
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "state": self.state, "error": self.error,
-                "created_at": service.iso(self.created_at),
-                "finished_at": service.iso(self.finished_at)}
-
-
-def latest_upload(conn: sqlite3.Connection, ticket_id: str) -> Upload | None:
-    """The ticket's most recent upload job, or None when it was never sent."""
-    row = conn.execute("SELECT * FROM jobs WHERE kind = ? AND json_extract(params, "
-                       "'$.ticket_id') = ? ORDER BY created_at DESC LIMIT 1",
-                       (UPLOAD_KIND, ticket_id)).fetchone()
-    if row is None:
-        return None
-    return Upload(row["id"], row["state"], row["error"], row["created_at"], row["finished_at"])
-
-
-def copy_to_usb(conn: sqlite3.Connection, ticket: Ticket, drive: usb.UsbDrive) -> Path:
-    """Copy the ticket's bundle and its checksum file onto ``drive``, audited.
-
-    Raises ``usb.UsbError`` (``usb.DriveFull`` when it does not fit).
+    Raises ``usb.DriveFull`` at once when the bundle cannot fit (audited), ``JobConflict``
+    while another copy runs.
     """
     try:
-        copy = usb.copy_to_drive(ticket.path, drive, ticket.bundle_sha256)
+        usb.check_room(ticket.path, drive)
     except usb.UsbError as exc:
-        audit.record("support_ticket_usb_copy", ticket.id, "failure", str(exc), conn=conn)
+        audit.record(conn, actor, "support_ticket_usb_copy", ticket.id, "failure", str(exc))
         raise
-    audit.record("support_ticket_usb_copy", ticket.id,
-                 detail={"file": ticket.bundle, "drive": drive.device, "path": str(copy)},
-                 conn=conn)
-    return copy
+    params = {"ticket_id": ticket.id, "device": drive.device, "mount_point": drive.mount_point,
+              "label": drive.label}
+    return runner.submit(USB_KIND, lambda ctx: _copy(settings, ticket.id, drive, actor), params,
+                         created_by=actor.name, exclusive=True, subject=ticket.id)
+
+
+def _copy(settings: Settings, ticket_id: str, drive: RemovableDrive, actor: audit.Actor) -> dict:
+    def copy(conn: sqlite3.Connection, ticket: Ticket) -> dict:
+        path = usb.copy_to_drive(ticket.path, drive, ticket.bundle_sha256)
+        audit.record(conn, actor, "support_ticket_usb_copy", ticket_id,
+                     detail={"file": ticket.bundle, "drive": drive.device, "path": str(path)})
+        return {"path": str(path), "checksum_path": f"{path}.sha256"}
+    return _on_bundle(settings, ticket_id, actor, "support_ticket_usb_copy", usb.UsbError, copy)

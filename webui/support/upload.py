@@ -24,6 +24,10 @@ class UploadError(Exception):
     """The bundle did not reach the endpoint; the message says why, for the admin."""
 
 
+class EndpointUnusable(UploadError):
+    """The configured endpoint cannot be used at all (none, not HTTPS, no CA file)."""
+
+
 @dataclass(frozen=True)
 class UploadReceipt:
     """What the endpoint answered to a successful upload."""
@@ -52,15 +56,15 @@ def session() -> requests.Session:
 
 
 def check_endpoint(url: str, ca_file: str | None) -> None:
-    """Raise :class:`UploadError` when the configured endpoint cannot be used at all."""
+    """Raise :class:`EndpointUnusable` when the configured endpoint cannot be used at all."""
     if not url:
-        raise UploadError("No upload endpoint is configured (WEBUI_SUPPORT_UPLOAD_URL). "
+        raise EndpointUnusable("No upload endpoint is configured (WEBUI_SUPPORT_UPLOAD_URL). "
                           "Download the bundle or copy it to a USB drive instead.")
     if not url.lower().startswith("https://"):
-        raise UploadError("The upload endpoint must be an https:// address "
+        raise EndpointUnusable("The upload endpoint must be an https:// address "
                           "(WEBUI_SUPPORT_UPLOAD_URL).")
     if ca_file and not Path(ca_file).is_file():
-        raise UploadError(f"The CA file for the upload endpoint does not exist: {ca_file} "
+        raise EndpointUnusable(f"The CA file for the upload endpoint does not exist: {ca_file} "
                           "(WEBUI_SUPPORT_UPLOAD_CA).")
 
 

@@ -1,45 +1,75 @@
+"""Troubleshooting > Support pages: packages, the ticket form and a ticket's bundle."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from diagnostics.collect import InsufficientSpace
-from webui import audit, db
-from webui.access import admin_required
+from webui import db, jobs
+from webui.access import admin_required, current_actor
 from webui.connectivity import allows, current_mode
 from webui.downloads import content_disposition
-from webui.htmx import is_htmx, redirect_to, render
-from webui.jobs import JobConflict
-from webui.support import bp, service, tickets, upload, usb
+from webui.errors import found_or_404, status_of
+from webui.htmx import STOP_POLLING, is_htmx, redirect_to, render
+from webui.support import packages, tickets, upload, usb
 from webui.support.forms import PackageForm, TicketForm, UploadForm, UsbForm
 
-POLL_DONE = 286  # htmx stops polling on this status
+bp = Blueprint("support", __name__, url_prefix="/troubleshooting/support")
+
+PACKAGE_BUSY = "A support package is already being made. Wait for it to finish or cancel it."
+
+
+def settings() -> packages.Settings:
+    """The support settings of this app, read afresh for each request."""
+    return packages.settings_from(current_app.config, current_app.secret_key)
 
 
 def send_download(path: Path, action: str, target: str) -> Response:
     """Stream a file as an attachment with its name and length, and audit the download."""
     response = send_file(path, mimetype="application/zip", conditional=False, max_age=0)
     response.headers["Content-Disposition"] = content_disposition(path.name)
-    audit.record(action, target, detail={"file": path.name, "size": path.stat().st_size})
+    packages.record_download(db.get_db(), current_actor(), action, target, path)
     return response
 
 
+def package_or_404(package_id: str) -> packages.Package:
+    """The package with this id, or a 404 (malformed ids too)."""
+    return found_or_404(packages.get(db.get_db(), settings().package_dir, package_id),
+                        "No such support package.")
+
+
+def ticket_or_404(ticket_id: str) -> tickets.Ticket:
+    """The ticket with this id, or a 404 (malformed ids too)."""
+    return found_or_404(tickets.get(db.get_db(), tickets.ticket_dir(settings()), ticket_id),
+                        "No such support ticket.")
+
+
 def _packages_context() -> dict:
-    directory = service.package_dir(current_app)
-    packages = service.packages(db.get_db(), directory)
-    return {"packages": packages, "active": next((p for p in packages if p.active), None),
-            "descriptions": service.COLLECTOR_DESCRIPTIONS}
+    found = packages.packages(db.get_db(), settings().package_dir)
+    return {"packages": found, "active": next((p for p in found if p.active), None),
+            "descriptions": packages.COLLECTOR_DESCRIPTIONS}
 
 
 def _page(form: PackageForm | None = None, error: str | None = None, status: int = 200):
     conn = db.get_db()
-    recent_tickets = (tickets.recent(conn, tickets.ticket_dir(current_app))
+    recent_tickets = (tickets.recent(conn, tickets.ticket_dir(settings()))
                       if current_user.is_admin else [])
     return render_template("support/page.html", form=form or PackageForm(), error=error,
-                           space=service.space(current_app), tickets=recent_tickets,
+                           space=packages.space(settings()), tickets=recent_tickets,
                            **_packages_context()), status
 
 
@@ -55,7 +85,7 @@ def packages_fragment():
     context = _packages_context()
     response = render("support/page.html", "support/_packages.html", **context)
     if context["active"] is None:
-        response.status_code = POLL_DONE
+        response.status_code = STOP_POLLING
     return response
 
 
@@ -66,23 +96,13 @@ def create_package():
     if not form.validate_on_submit():
         return _page(form=form, status=422)
     try:
-        service.start(current_app._get_current_object(), form.options, current_user.actor)
+        packages.start(jobs.runner(), settings(), db.get_db(), form.options, current_actor())
     except InsufficientSpace as exc:
-        service.record_refusal("support_package_create", str(exc))
-        return _page(form=form, error=str(exc), status=507)
-    except JobConflict:
-        return _page(form=form, error="A support package is already being made. Wait for it "
-                                      "to finish or cancel it.", status=409)
+        return _page(form=form, error=str(exc), status=status_of(exc))
+    except jobs.JobConflict as exc:
+        return _page(form=form, error=PACKAGE_BUSY, status=status_of(exc))
     flash("The support package is being made.", "success")
     return redirect(url_for("support.page"), code=303)
-
-
-def package_or_404(package_id: str) -> service.Package:
-    """The package with this id, or a 404 (malformed ids too)."""
-    package = service.get(db.get_db(), service.package_dir(current_app), package_id)
-    if package is None:
-        abort(404, description="No such support package.")
-    return package
 
 
 @bp.route("/packages/<package_id>/download")
@@ -99,11 +119,10 @@ def download_package(package_id: str):
 def delete_package(package_id: str):
     package = package_or_404(package_id)
     try:
-        service.delete(db.get_db(), package)
-    except service.PackageBusy as exc:
+        packages.delete(db.get_db(), package, current_actor())
+    except packages.PackageBusy as exc:
         flash(str(exc), "error")
     else:
-        audit.record("support_package_delete", package.id, detail={"file": package.filename})
         flash(f"Deleted {package.filename or 'the support package'}.", "success")
     return redirect_to(url_for("support.page"))
 
@@ -112,8 +131,7 @@ def delete_package(package_id: str):
 @admin_required
 def cancel_package(package_id: str):
     package = package_or_404(package_id)
-    if service.cancel(package):
-        audit.record("support_package_cancel", package.id)
+    if packages.cancel(jobs.runner(), db.get_db(), package, current_actor()):
         flash("The support package was cancelled.", "info")
     else:
         flash("The support package had already finished.", "info")
@@ -122,7 +140,7 @@ def cancel_package(package_id: str):
 
 def _ticket_form(form: TicketForm | None = None) -> TicketForm:
     form = form or TicketForm()
-    ready = service.ready_packages(db.get_db(), service.package_dir(current_app))
+    ready = packages.ready_packages(db.get_db(), settings().package_dir)
     form.package.choices = [SelectChoice("new", "Make a new support package (default collectors)")
                             ] + [SelectChoice(p.id, f"{p.filename} ({p.size / 2**20:.1f} MiB)")
                                  for p in ready]
@@ -144,35 +162,20 @@ def create_ticket():
     conn = db.get_db()
     package = None
     if form.package.data != "new":
-        package = service.get(conn, service.package_dir(current_app), form.package.data)
+        package = packages.get(conn, settings().package_dir, form.package.data)
         if package is None or not package.ready:
             form.package.errors = ["That support package is no longer on the device."]
             return render_template("support/ticket_form.html", form=_ticket_form(form)), 422
-    error = None
     try:
-        ticket = tickets.create(current_app._get_current_object(), conn, form.details,
-                                current_user.actor, package)
-    except InsufficientSpace as exc:
-        error, status = str(exc), 507
-    except JobConflict:
-        error, status = ("A support package is already being made. Wait for it to finish, "
-                         "then choose it for this ticket."), 409
-    except tickets.TicketError as exc:
-        error, status = str(exc), 503
-    if error is not None:
-        service.record_refusal("support_ticket_create", error)
-        return render_template("support/ticket_form.html", form=form, error=error), status
-    audit.record("support_ticket_create", ticket.id,
-                 detail={"summary": ticket.details["summary"], "package": ticket.package_job})
+        ticket = tickets.create(jobs.runner(), settings(), conn, form.details, current_actor(),
+                                package)
+    except (InsufficientSpace, tickets.TicketError) as exc:
+        return render_template("support/ticket_form.html", form=form,
+                               error=str(exc)), status_of(exc)
+    except jobs.JobConflict as exc:
+        return render_template("support/ticket_form.html", form=form,
+                               error=tickets.PACKAGE_BUSY), status_of(exc)
     return redirect(url_for("support.ticket", ticket_id=ticket.id), code=303)
-
-
-def ticket_or_404(ticket_id: str) -> tickets.Ticket:
-    """The ticket with this id, or a 404 (malformed ids too)."""
-    ticket = tickets.get(db.get_db(), tickets.ticket_dir(current_app), ticket_id)
-    if ticket is None:
-        abort(404, description="No such support ticket.")
-    return ticket
 
 
 def _ticket_page(ticket: tickets.Ticket, status: int = 200, error: str | None = None,
@@ -182,14 +185,14 @@ def _ticket_page(ticket: tickets.Ticket, status: int = 200, error: str | None = 
     usb_form = usb_form or UsbForm()
     usb_form.mount_point.choices = [SelectChoice(d.mount_point, d.title) for d in drives]
     conn = db.get_db()
-    package = (service.get(conn, service.package_dir(current_app), ticket.package_job)
+    package = (packages.get(conn, settings().package_dir, ticket.package_job)
                if ticket.package_job else None)
     return render("support/ticket.html", "support/_ticket_status.html", status=status,
                   ticket=ticket, package=package, error=error, warn=warn,
                   upload_form=upload_form or UploadForm(), usb_form=usb_form, drives=drives,
                   upload_allowance=allows("support_upload", current_mode(conn)),
-                  upload_url=current_app.config["SUPPORT_UPLOAD_URL"],
-                  descriptions=service.COLLECTOR_DESCRIPTIONS,
+                  upload_url=settings().upload_url,
+                  descriptions=packages.COLLECTOR_DESCRIPTIONS,
                   problem_types=tickets.PROBLEM_TYPES, severities=tickets.SEVERITIES,
                   contact_methods=tickets.CONTACT_METHODS)
 
@@ -200,7 +203,7 @@ def ticket(ticket_id: str):
     ticket = ticket_or_404(ticket_id)
     response = _ticket_page(ticket)
     if is_htmx() and not ticket.busy:
-        response.status_code = POLL_DONE
+        response.status_code = STOP_POLLING
     return response
 
 
@@ -221,19 +224,24 @@ def upload_ticket(ticket_id: str):
     if not form.validate_on_submit() or not ticket.ready:
         return _ticket_page(ticket, 422, error="The bundle is not ready to send.")
     try:
-        tickets.start_upload(current_app._get_current_object(), db.get_db(), ticket,
-                             current_user.actor, form.confirm_size.data)
-    except tickets.UploadBlocked as exc:
-        return _ticket_page(ticket, 409, error=str(exc))
+        tickets.start_upload(jobs.runner(), settings(), db.get_db(), ticket, current_actor(),
+                             form.confirm_size.data)
     except tickets.SizeNotConfirmed as exc:
-        return _ticket_page(ticket, 409, upload_form=form, warn=str(exc))
-    except upload.UploadError as exc:
-        return _ticket_page(ticket, 409, error=str(exc))
-    except JobConflict:
-        return _ticket_page(ticket, 409, error="Another bundle is being sent; try again when "
-                                               "it is done.")
+        return _ticket_page(ticket, status_of(exc), upload_form=form, warn=str(exc))
+    except (tickets.UploadBlocked, upload.EndpointUnusable) as exc:
+        return _ticket_page(ticket, status_of(exc), error=str(exc))
+    except jobs.JobConflict as exc:
+        return _ticket_page(ticket, status_of(exc), error="Another bundle is being sent; try "
+                                                          "again when it is done.")
     flash(f"Sending {ticket.bundle} to support.", "info")
     return redirect_to(url_for("support.ticket", ticket_id=ticket.id))
+
+
+def mounted_drive(mount_point: object) -> usb.RemovableDrive | None:
+    """The mounted removable drive at ``mount_point``, or None (also for anything not text)."""
+    if not isinstance(mount_point, str):
+        return None
+    return {d.mount_point: d for d in usb.removable_drives()}.get(mount_point)
 
 
 @bp.route("/tickets/<ticket_id>/usb", methods=["POST"])
@@ -241,14 +249,16 @@ def upload_ticket(ticket_id: str):
 def copy_ticket_to_usb(ticket_id: str):
     ticket = ticket_or_404(ticket_id)
     form = UsbForm()
-    drive = {d.mount_point: d for d in usb.removable_drives()}.get(form.mount_point.data or "")
+    drive = mounted_drive(form.mount_point.data)
     if not form.validate_on_submit() or not ticket.ready or drive is None:
         return _ticket_page(ticket, 422, error="Choose a mounted USB drive from the list.")
     try:
-        tickets.copy_to_usb(db.get_db(), ticket, drive)
+        tickets.start_usb_copy(jobs.runner(), settings(), db.get_db(), ticket, drive,
+                               current_actor())
     except usb.UsbError as exc:
-        return _ticket_page(ticket, 507 if isinstance(exc, usb.DriveFull) else 409,
-                            error=str(exc))
-    flash(f"{ticket.bundle} and its checksum file were copied to {drive.label}. "
-          "Unmount the drive before you remove it.", "success")
+        return _ticket_page(ticket, status_of(exc), error=str(exc))
+    except jobs.JobConflict as exc:
+        return _ticket_page(ticket, status_of(exc), error="Another bundle is being copied; try "
+                                                          "again when it is done.")
+    flash(f"Copying {ticket.bundle} and its checksum file to {drive.label}.", "info")
     return redirect_to(url_for("support.ticket", ticket_id=ticket.id))

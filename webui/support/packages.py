@@ -7,25 +7,21 @@ both carry the same audit export, diagnostic history and secrets to redact.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import re
-import secrets
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from flask import Flask
 
 from diagnostics.collect import (
     COLLECTORS,
     DEFAULT,
     CollectContext,
     ExtraItem,
+    InsufficientSpace,
     PackageCancelled,
     PackageInfo,
     PackageOptions,
@@ -35,6 +31,7 @@ from diagnostics.collect import (
     prune,
 )
 from webui import audit, db, jobs
+from webui.formats import is_hex_id, iso
 from webui.troubleshooting import service as diagnostic_runs
 
 KIND = "support_package"
@@ -45,14 +42,52 @@ DEFAULT_WINDOW = 24
 HISTORY_RUNS = 20
 LIST_LIMIT = 50
 MiB = 1 << 20
+EVERY_ROW = -1  # a list limit of -1 is none at all: pruning dates every package
 # The app's own actors in the audit log: words of the product, not people.
-APP_ACTORS = frozenset({"system", "console"})
-_JOB_ID = re.compile(r"^[0-9a-f]{16}$")
+APP_ACTORS = frozenset({audit.SYSTEM.name, audit.CONSOLE.name})
 
 log = logging.getLogger(__name__)
 
 COLLECTOR_DESCRIPTIONS = {c.id: c.description for c in COLLECTORS}
 DEFAULT_COLLECTORS = [c.id for c in COLLECTORS if c.id in DEFAULT]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What support packages and tickets need of the device's configuration."""
+
+    instance: Path
+    device_name: str
+    version: str
+    secret_key: str
+    log_dir: str | None
+    copylog_roots: tuple[str, ...]
+    keep: int
+    min_free_mb: int
+    upload_url: str
+    upload_ca: str | None
+
+    @property
+    def db_path(self) -> Path:
+        return self.instance / db.DB_NAME
+
+    @property
+    def package_dir(self) -> Path:
+        """Where the device keeps its support packages."""
+        return self.instance / PACKAGE_DIR
+
+    @property
+    def free_space_needed(self) -> int:
+        """Bytes that must be free in the instance before a package starts."""
+        return self.min_free_mb * MiB
+
+
+def settings_from(config: Mapping[str, Any], secret_key: str) -> Settings:
+    """The support settings of an app's configuration (and its secret key, to redact)."""
+    return Settings(Path(config["INSTANCE"]), config["DEVICE_NAME"], config["VERSION"],
+                    secret_key, config["LOG_DIR"], tuple(config["COPYLOG_ROOTS"]),
+                    config["SUPPORT_KEEP"], config["SUPPORT_MIN_FREE_MB"],
+                    config["SUPPORT_UPLOAD_URL"], config["SUPPORT_UPLOAD_CA"])
 
 
 class OptionProblem(ValueError):
@@ -61,6 +96,10 @@ class OptionProblem(ValueError):
     def __init__(self, field: str, rule: str):
         super().__init__(f"{field}: {rule}")
         self.field, self.rule = field, rule
+
+
+class PackageBusy(Exception):
+    """The package is still being made; it must be cancelled first."""
 
 
 @dataclass(frozen=True)
@@ -109,18 +148,6 @@ class Package:
                 "options": self.options, "error": self.error}
 
 
-def iso(timestamp: float | None) -> str | None:
-    """ISO 8601 UTC of a database time, or None."""
-    if timestamp is None:
-        return None
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
-
-
-def package_dir(app: Flask) -> Path:
-    """Where the device keeps its support packages."""
-    return Path(app.config["INSTANCE"]) / PACKAGE_DIR
-
-
 def parse_options(collectors: Any = None, since_hours: Any = DEFAULT_WINDOW,
                   obfuscate: Any = False) -> PackageOptions:
     """The admin's choices as :class:`PackageOptions`; raises :class:`OptionProblem`."""
@@ -143,30 +170,32 @@ def options_dict(options: PackageOptions) -> dict:
             "obfuscate": options.obfuscate}
 
 
-def free_space_needed(app: Flask) -> int:
-    """Bytes that must be free in the instance before a package starts."""
-    return app.config["SUPPORT_MIN_FREE_MB"] * MiB
-
-
-def space(app: Flask) -> dict[str, int]:
+def space(settings: Settings) -> dict[str, int]:
     """Free bytes where packages are written and the bytes a package needs free to start."""
-    directory = package_dir(app)
+    directory = settings.package_dir
     directory.mkdir(parents=True, exist_ok=True)
-    return {"free": shutil.disk_usage(directory).free, "need": free_space_needed(app)}
+    return {"free": shutil.disk_usage(directory).free, "need": settings.free_space_needed}
 
 
-def ensure_space(app: Flask) -> int:
-    """Free bytes for packages; raises ``InsufficientSpace`` (with figures) when short."""
-    directory = package_dir(app)
+def ensure_space(settings: Settings, conn: sqlite3.Connection, actor: audit.Actor,
+                 action: str) -> int:
+    """Free bytes for packages; when short, audits ``action`` as refused and raises
+    ``InsufficientSpace`` (with figures)."""
+    directory = settings.package_dir
     directory.mkdir(parents=True, exist_ok=True)
-    return check_free_space(directory, free_space_needed(app))
+    try:
+        return check_free_space(directory, settings.free_space_needed)
+    except InsufficientSpace as exc:
+        record_refusal(conn, actor, action, str(exc))
+        raise
 
 
-def record_refusal(action: str, reason: str) -> None:
+def record_refusal(conn: sqlite3.Connection, actor: audit.Actor, action: str,
+                   reason: str) -> None:
     """Audit a refused request; a database that cannot take the row (its disk is full too)
     must not turn a clear refusal into an error page."""
     try:
-        audit.record(action, None, "refused", reason)
+        audit.record(conn, actor, action, None, "refused", reason)
     except (sqlite3.Error, OSError) as exc:
         log.warning("could not audit the refused %s (%s): %s", action, reason, exc)
 
@@ -176,41 +205,39 @@ def known_user_names(conn: sqlite3.Connection) -> set[str]:
     the audit), API token names and whoever made a job, a ticket or a token."""
     found = {r[0] for r in conn.execute(
         "SELECT username FROM users UNION SELECT name FROM api_tokens "
-        "UNION SELECT created_by FROM api_tokens UNION SELECT created_by FROM jobs "
-        "UNION SELECT created_by FROM support_tickets "
+        "UNION SELECT created_by FROM api_tokens UNION SELECT created_by FROM support_tickets "
         "UNION SELECT actor FROM audit WHERE outcome = 'success' "
         "UNION SELECT target FROM audit WHERE action LIKE 'user\\_%' ESCAPE '\\' "
-        "OR action = 'password_set'")}
+        "OR action = 'password_set'")} | jobs.creators(conn)
     names = {n.removeprefix("token:") for n in found if isinstance(n, str)}
     return names - APP_ACTORS - {""}
 
 
-def collect_context(app: Flask) -> CollectContext:
+def collect_context(settings: Settings) -> CollectContext:
     """What the app adds to every package, the same for the web job and the console."""
-    conn = db.connect(db.path_for(app))
+    conn = db.connect(settings.db_path)
     try:
-        known = [app.secret_key]
+        known = [settings.secret_key]
         known += [r[0] for r in conn.execute("SELECT token_hash FROM api_tokens")]
         known += [r[0] for r in conn.execute("SELECT password_hash FROM users")]
         user_names = sorted(known_user_names(conn))
     finally:
         conn.close()
-    extra = {"audit": [ExtraItem("audit-log.csv", lambda: _audit_export(app))],
+    extra = {"audit": [ExtraItem("audit-log.csv", lambda: _audit_export(settings))],
              "diagnostic_history": [ExtraItem("diagnostic-runs.json",
-                                              lambda: _diagnostic_history(app))]}
-    if app.config["COPYLOG_ROOTS"]:
+                                              lambda: _diagnostic_history(settings))]}
+    if settings.copylog_roots:
         extra["copylogs"] = [ExtraItem("copylog-summaries.json",
-                                       lambda: _copylog_summaries(app))]
-    return CollectContext(log_dir=app.config["LOG_DIR"],
-                          copylog_roots=list(app.config["COPYLOG_ROOTS"]),
+                                       lambda: _copylog_summaries(settings))]
+    return CollectContext(log_dir=settings.log_dir, copylog_roots=list(settings.copylog_roots),
                           secrets=[s for s in known if s],
-                          obfuscation_map_path=Path(app.config["INSTANCE"]) / OBFUSCATION_MAP,
-                          extra_items=extra, host_names=[app.config["DEVICE_NAME"]],
+                          obfuscation_map_path=settings.instance / OBFUSCATION_MAP,
+                          extra_items=extra, host_names=[settings.device_name],
                           user_names=user_names)
 
 
-def _audit_export(app: Flask) -> Iterator[bytes]:
-    conn = db.connect(db.path_for(app))
+def _audit_export(settings: Settings) -> Iterator[bytes]:
+    conn = db.connect(settings.db_path)
     try:
         _total, rows = audit.service.query(conn, limit=None)
     finally:
@@ -221,14 +248,13 @@ def _audit_export(app: Flask) -> Iterator[bytes]:
 
 def latest_diagnostic_run(conn: sqlite3.Connection) -> dict | None:
     """The newest succeeded diagnostic run in its API shape, or None."""
-    row = conn.execute("SELECT id FROM jobs WHERE kind = ? AND state = 'succeeded' "
-                       "ORDER BY finished_at DESC LIMIT 1", (diagnostic_runs.KIND,)).fetchone()
+    row = jobs.latest(conn, diagnostic_runs.KIND, state="succeeded")
     run = diagnostic_runs.get_run(conn, row["id"]) if row is not None else None
     return run.to_dict() if run is not None else None
 
 
-def _diagnostic_history(app: Flask) -> Iterator[bytes]:
-    conn = db.connect(db.path_for(app))
+def _diagnostic_history(settings: Settings) -> Iterator[bytes]:
+    conn = db.connect(settings.db_path)
     try:
         runs = [run.to_dict() for run in diagnostic_runs.list_runs(conn, HISTORY_RUNS)]
     finally:
@@ -236,11 +262,11 @@ def _diagnostic_history(app: Flask) -> Iterator[bytes]:
     yield json.dumps({"runs": runs}, indent=1).encode()
 
 
-def _copylog_summaries(app: Flask) -> Iterator[bytes]:
+def _copylog_summaries(settings: Settings) -> Iterator[bytes]:
     from diagnostics.copylogs import CopyLogStore
     from webui.copylogs.service import shown
 
-    store = CopyLogStore(list(app.config["COPYLOG_ROOTS"]), None)
+    store = CopyLogStore(list(settings.copylog_roots), None)
     try:
         logs = [shown(log).to_dict() for log in store.list()]
     finally:
@@ -248,86 +274,94 @@ def _copylog_summaries(app: Flask) -> Iterator[bytes]:
     yield json.dumps({"logs": logs}, indent=1).encode()
 
 
-def start(app: Flask, options: PackageOptions, created_by: str,
-          then: Callable[[PackageInfo], dict] | None = None, params: dict | None = None) -> str:
+@dataclass(frozen=True)
+class Then:
+    """What a package job does for its caller once the package is made (a ticket bundles it):
+    ``made(info)`` adds to the job's result; ``undo()`` runs when a cancel comes after it."""
+
+    made: Callable[[PackageInfo], dict]
+    undo: Callable[[], None]
+
+
+def start(runner: jobs.JobRunner, settings: Settings, conn: sqlite3.Connection,
+          options: PackageOptions, actor: audit.Actor, then: Then | None = None,
+          params: dict | None = None) -> str:
     """Check free space and queue the package job; answers its id.
 
-    ``then(info)`` runs in the job once the package is made (a ticket bundles it) and adds to
-    the job's result. Raises ``InsufficientSpace`` or ``JobConflict``.
+    Raises ``InsufficientSpace`` (the refusal audited) or ``JobConflict``.
     """
-    ensure_space(app)
-    work = _package_work(app, options, created_by, then)
-    return jobs.runner().submit(KIND, work, {**options_dict(options), **(params or {})},
-                                created_by=created_by, exclusive=True)
+    ensure_space(settings, conn, actor, "support_package_create")
+    work = _package_work(settings, options, actor, then)
+    return runner.submit(KIND, work, {**options_dict(options), **(params or {})},
+                         created_by=actor.name, exclusive=True)
 
 
-def _package_work(app: Flask, options: PackageOptions, created_by: str,
-                  then: Callable[[PackageInfo], dict] | None) -> Callable[[jobs.JobContext], dict]:
+def _package_work(settings: Settings, options: PackageOptions, actor: audit.Actor,
+                  then: Then | None) -> Callable[[jobs.JobContext], dict]:
     def work(ctx: jobs.JobContext) -> dict:
-        def progress(done: int, total: int, current: str | None) -> None:
-            ctx.progress(done / total if total else 1.0, current)
-
-        with app.app_context():
-            try:
-                info = build_package(package_dir(app), options,
-                                     device_name=app.config["DEVICE_NAME"],
-                                     context=collect_context(app), progress=progress,
-                                     should_cancel=lambda: ctx.cancelled)
-            except PackageCancelled as exc:
-                audit.record("support_package_create", ctx.job_id, "cancelled", actor=created_by)
-                raise jobs.JobCancelled() from exc
-            except Exception as exc:
-                audit.record("support_package_create", ctx.job_id, "failure", str(exc),
-                             actor=created_by)
-                raise
-            result = {"filename": info.filename, "size": info.size, "sha256": info.sha256}
-            if then is not None and not ctx.cancelled:
-                ctx.progress(1.0, "bundling")
-                result.update(then(info))
-            if ctx.cancelled:
-                _withdraw(app, info, result)
-                audit.record("support_package_create", ctx.job_id, "cancelled", actor=created_by)
-                raise jobs.JobCancelled()
-            prune_packages(app, info.filename)
-            audit.record("support_package_create", info.filename, "success",
-                         {"job": ctx.job_id, "size": info.size, **options_dict(options)},
-                         actor=created_by)
-            return result
+        conn = db.connect(settings.db_path)
+        try:
+            return _make(ctx, conn, settings, options, actor, then)
+        finally:
+            conn.close()
     return work
 
 
-def _withdraw(app: Flask, info: PackageInfo, result: dict) -> None:
-    """Remove a package cancelled after it was written, and its ticket's bundle with it."""
-    info.path.unlink(missing_ok=True)
-    if "ticket_id" in result:
-        from webui.support import tickets
+def _make(ctx: jobs.JobContext, conn: sqlite3.Connection, settings: Settings,
+          options: PackageOptions, actor: audit.Actor, then: Then | None) -> dict:
+    def progress(done: int, total: int, current: str | None) -> None:
+        ctx.progress(done / total if total else 1.0, current)
 
-        tickets.withdraw_bundle(app, result["ticket_id"])
+    try:
+        info = build_package(settings.package_dir, options, device_name=settings.device_name,
+                             context=collect_context(settings), progress=progress,
+                             should_cancel=lambda: ctx.cancelled)
+    except PackageCancelled as exc:
+        audit.record(conn, actor, "support_package_create", ctx.job_id, "cancelled")
+        raise jobs.JobCancelled() from exc
+    except Exception as exc:
+        audit.record(conn, actor, "support_package_create", ctx.job_id, "failure", str(exc))
+        raise
+    result = {"filename": info.filename, "size": info.size, "sha256": info.sha256}
+    bundled = then is not None and not ctx.cancelled
+    if bundled:
+        ctx.progress(1.0, "bundling")
+        result.update(then.made(info))
+    if ctx.cancelled:
+        # Cancelled after the package was written: it goes, and its ticket's bundle with it.
+        info.path.unlink(missing_ok=True)
+        if bundled:
+            then.undo()
+        audit.record(conn, actor, "support_package_create", ctx.job_id, "cancelled")
+        raise jobs.JobCancelled()
+    prune_packages(conn, settings, info.filename)
+    audit.record(conn, actor, "support_package_create", info.filename, "success",
+                 {"job": ctx.job_id, "size": info.size, **options_dict(options)})
+    return result
 
 
-def prune_packages(app: Flask, made: str | None = None) -> list[Path]:
+def _filename(row: sqlite3.Row | None) -> str | None:
+    result = jobs.job_to_dict(row)["result"] if row is not None else None
+    return (result or {}).get("filename")
+
+
+def prune_packages(conn: sqlite3.Connection, settings: Settings,
+                   made: str | None = None) -> list[Path]:
     """Keep the newest ``SUPPORT_KEEP`` packages, dated by their job's finish time.
 
     ``made`` (the package just written, whose job is not finished yet) and packages a ticket
     is bundling right now are never removed. The entries of removed packages go with them, so
     a later package that gets a freed name is never taken for an old one.
     """
-    conn = db.connect(db.path_for(app))
-    try:
-        rows = conn.execute("SELECT json_extract(result, '$.filename') AS filename, finished_at "
-                            "FROM jobs WHERE kind = ? AND state = 'succeeded' "
-                            "ORDER BY finished_at", (KIND,)).fetchall()
-        bundling = conn.execute(
-            "SELECT json_extract(j.result, '$.filename') FROM support_tickets t "
-            "JOIN jobs j ON j.id = t.package_job WHERE t.state = 'waiting'").fetchall()
-        made_at = {r["filename"]: r["finished_at"] for r in rows}
-        protect = {r[0] for r in bundling} | {made}
-        removed = prune(package_dir(app), app.config["SUPPORT_KEEP"], made_at, protect - {None})
-        conn.executemany("DELETE FROM jobs WHERE kind = ? AND state = 'succeeded' AND "
-                         "json_extract(result, '$.filename') = ?",
-                         [(KIND, path.name) for path in removed])
-    finally:
-        conn.close()
+    rows = jobs.list_jobs(conn, KIND, limit=EVERY_ROW, state="succeeded")
+    made_at = {_filename(r): r["finished_at"] for r in reversed(rows)}
+    waiting = conn.execute("SELECT package_job FROM support_tickets WHERE state = 'waiting' "
+                           "AND package_job IS NOT NULL").fetchall()
+    bundling = {_filename(jobs.get_job(conn, r[0])) for r in waiting}
+    protect = (bundling | {made}) - {None}
+    removed = prune(settings.package_dir, settings.keep, made_at, protect)
+    gone = {path.name for path in removed}
+    jobs.delete(conn, [r["id"] for r in rows if _filename(r) in gone])
     return removed
 
 
@@ -355,15 +389,13 @@ def _package(row: sqlite3.Row, directory: Path) -> Package:
 
 def packages(conn: sqlite3.Connection, directory: Path) -> list[Package]:
     """Active, ready and unsuccessful packages, newest first; deleted and pruned ones drop out."""
-    rows = conn.execute("SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC LIMIT ?",
-                        (KIND, LIST_LIMIT)).fetchall()
-    found = [_package(row, directory) for row in rows]
+    found = [_package(row, directory) for row in jobs.list_jobs(conn, KIND, LIST_LIMIT)]
     return [p for p in found if p.state != "succeeded" or p.ready]
 
 
 def get(conn: sqlite3.Connection, directory: Path, package_id: str) -> Package | None:
     """The package with this id, or None (also for malformed ids and removed packages)."""
-    if not _JOB_ID.match(package_id):
+    if not is_hex_id(package_id):
         return None
     row = jobs.get_job(conn, package_id, KIND)
     if row is None:
@@ -377,45 +409,45 @@ def ready_packages(conn: sqlite3.Connection, directory: Path) -> list[Package]:
     return [p for p in packages(conn, directory) if p.ready]
 
 
-def active_package(conn: sqlite3.Connection, directory: Path) -> Package | None:
-    return next((p for p in packages(conn, directory) if p.active), None)
-
-
-class PackageBusy(Exception):
-    """The package is still being made; it must be cancelled first."""
-
-
-def delete(conn: sqlite3.Connection, package: Package) -> None:
-    """Remove the package's file and its row; an active one must be cancelled first."""
+def delete(conn: sqlite3.Connection, package: Package, actor: audit.Actor) -> None:
+    """Remove the package's file and its row, audited; an active one must be cancelled first."""
     if package.active:
         raise PackageBusy("This support package is still being made: cancel it first.")
     if package.path is not None:
         package.path.unlink(missing_ok=True)
-    conn.execute("DELETE FROM jobs WHERE id = ? AND kind = ?", (package.id, KIND))
+    jobs.delete(conn, [package.id])
+    audit.record(conn, actor, "support_package_delete", package.id,
+                 detail={"file": package.filename})
 
 
-def cancel(package: Package) -> bool:
-    """Ask a running package job to stop; its partial file is removed by the job."""
-    return jobs.runner().cancel(package.id)
+def cancel(runner: jobs.JobRunner, conn: sqlite3.Connection, package: Package,
+           actor: audit.Actor) -> bool:
+    """Ask a running package job to stop (audited); its partial file is removed by the job.
+    Answers whether it was still running."""
+    if not runner.cancel(package.id):
+        return False
+    audit.record(conn, actor, "support_package_cancel", package.id)
+    return True
 
 
-def clean_leftovers(app: Flask) -> None:
+def record_download(conn: sqlite3.Connection, actor: audit.Actor, action: str, target: str,
+                    path: Path) -> None:
+    """Audit the download of a package or a ticket bundle."""
+    audit.record(conn, actor, action, target,
+                 detail={"file": path.name, "size": path.stat().st_size})
+
+
+def clean_leftovers(settings: Settings, conn: sqlite3.Connection) -> None:
     """Remove partial packages of a crash; a job still running elsewhere keeps its file.
 
     Jobs left active by a dead process are cleaned when they are marked interrupted.
     """
-    directory = package_dir(app)
-    conn = db.connect(db.path_for(app))
-    try:
-        active = conn.execute("SELECT 1 FROM jobs WHERE kind = ? AND state IN ('queued', "
-                              "'running')", (KIND,)).fetchone()
-    finally:
-        conn.close()
-    if directory.is_dir() and active is None:
+    directory = settings.package_dir
+    if directory.is_dir() and not jobs.any_active(conn, KIND):
         cleanup_partials(directory)
 
 
-def console_package(app: Flask, out: str | Path | None = None,
+def console_package(settings: Settings, out: str | Path | None = None,
                     collectors: list[str] | None = None, since_hours: float = DEFAULT_WINDOW,
                     obfuscate: bool = False,
                     progress: Callable[[int, int, str | None], None] | None = None
@@ -427,30 +459,20 @@ def console_package(app: Flask, out: str | Path | None = None,
     ``PackageError`` (``InsufficientSpace``) when it cannot be made.
     """
     options = PackageOptions(collectors, since_hours=since_hours, obfuscate=obfuscate)
-    directory = Path(out) if out is not None else package_dir(app)
+    directory = Path(out) if out is not None else settings.package_dir
     directory.mkdir(parents=True, exist_ok=True)
-    check_free_space(directory, free_space_needed(app))
-    info = build_package(directory, options, device_name=app.config["DEVICE_NAME"],
-                         context=collect_context(app), progress=progress)
-    conn = db.connect(db.path_for(app))
+    check_free_space(directory, settings.free_space_needed)
+    info = build_package(directory, options, device_name=settings.device_name,
+                         context=collect_context(settings), progress=progress)
+    conn = db.connect(settings.db_path)
     try:
-        if directory.resolve() == package_dir(app).resolve():
-            _record_console_package(conn, info, options)
-            prune_packages(app, info.filename)
-        audit.record("support_package_create", info.filename, "success",
-                     {"path": str(info.path), "size": info.size, **options_dict(options)},
-                     actor="console", conn=conn)
+        if directory.resolve() == settings.package_dir.resolve():
+            jobs.record_done(conn, KIND, options_dict(options),
+                             {"filename": info.filename, "size": info.size,
+                              "sha256": info.sha256}, audit.CONSOLE.name)
+            prune_packages(conn, settings, info.filename)
+        audit.record(conn, audit.CONSOLE, "support_package_create", info.filename, "success",
+                     {"path": str(info.path), "size": info.size, **options_dict(options)})
     finally:
         conn.close()
     return info
-
-
-def _record_console_package(conn: sqlite3.Connection, info: PackageInfo,
-                            options: PackageOptions) -> None:
-    now = db.now()
-    result = {"filename": info.filename, "size": info.size, "sha256": info.sha256}
-    conn.execute(
-        "INSERT INTO jobs(id, kind, state, progress, params, result, created_by, created_at, "
-        "started_at, finished_at) VALUES (?, ?, 'succeeded', 1, ?, ?, 'console', ?, ?, ?)",
-        (secrets.token_hex(8), KIND, json.dumps(options_dict(options)), json.dumps(result), now,
-         now, now))
