@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from diagnostics.collect import deflate
-from diagnostics.collect.commands import Cancelled
+from diagnostics.host import Cancelled
 
 PREFIX = "supportpackage-"
 SUFFIX = ".zip"

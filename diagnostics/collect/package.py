@@ -30,14 +30,13 @@ from diagnostics.collect.collectors import (
     ItemSpec,
     ProducerSpec,
 )
-from diagnostics.collect.commands import Cancelled, CommandOutcome, stream_command
 from diagnostics.collect.context import CollectContext
 from diagnostics.collect.manifest import NAME, CollectorRecord, ItemRecord, build_manifest
 from diagnostics.collect.obfuscate import ObfuscationMap
 from diagnostics.collect.options import PackageOptions
 from diagnostics.collect.redact import Redactor
 from diagnostics.collect.sources import DeadlineReached, pumped, read_file
-from diagnostics.host import Host
+from diagnostics.host import Cancelled, CommandOutcome, Host
 from diagnostics.names import as_bytes, display_name, is_plain, safe_name
 
 
@@ -299,9 +298,8 @@ class _Run:
             return [record, *self.item(collector_id, spec.fallback, deadline)]
         timeout = min(spec.timeout, deadline - time.monotonic())
         outcome = CommandOutcome()
-        stream = stream_command(self.host, argv, outcome, timeout=timeout,
-                                limit=self.cap(spec.cap), keep=spec.keep,
-                                should_stop=self.should_cancel)
+        stream = self.host.stream(argv, outcome, timeout=timeout, limit=self.cap(spec.cap),
+                                  keep=spec.keep, should_stop=self.should_cancel)
         self.write(record, self.member(collector_id, spec.name), self.redactor().redact(stream))
         record.exit_code = outcome.returncode
         record.duration = outcome.duration

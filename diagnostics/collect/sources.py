@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from diagnostics.collect.commands import CHUNK, Cancelled
+from diagnostics.host import CHUNK, Cancelled
 
 
 class DeadlineReached(Exception):
