@@ -440,3 +440,19 @@ def test_an_unknown_change_is_404(client, auth):
     api = client.get("/api/v1/connectivity/changes/0123456789abcdef")
     assert api.status_code == 404 and api.mimetype == "application/problem+json"
     assert client.get("/connectivity/changes/nope").status_code == 404
+
+
+def test_only_the_newest_changes_are_kept(app, client, auth, monkeypatch):
+    monkeypatch.setattr(state, "CHANGES_KEPT", 2)
+    auth.sign_in()
+    first = auth.post("/connectivity/", {"mode": "fully_disconnected"})
+    assert first.status_code == 303
+    with app.app_context():
+        first_id = state.latest_change(db.get_db()).id
+    for mode in ("fully_connected", "partially_disconnected"):
+        assert auth.post("/connectivity/", {"mode": mode}).status_code == 303
+    assert client.get(f"/api/v1/connectivity/changes/{first_id}").status_code == 404
+    with app.app_context():
+        latest = state.latest_change(db.get_db())
+    answer = client.get(f"/api/v1/connectivity/changes/{latest.id}").get_json()
+    assert answer["state"] == "changed" and answer["mode"] == "partially_disconnected"

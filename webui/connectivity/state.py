@@ -34,6 +34,8 @@ JOB_KIND = "connectivity_mode"
 # a job whose outcome the page and the API show when it finishes.
 WAIT_SECONDS = 2.0
 WAIT_STEP = 0.05
+# Finished changes kept for their outcome pages; older ones are forgotten.
+CHANGES_KEPT = 20
 IN_PROGRESS = ("Another connectivity mode change is still running its hooks; "
                "try again when it has finished.")
 
@@ -330,12 +332,14 @@ def start_change(conn: sqlite3.Connection, runner: jobs.JobRunner, mode: str,
             job_conn.close()
 
     try:
-        return runner.submit(JOB_KIND, work, {"mode": mode}, created_by=actor.name,
-                             exclusive=True)
+        job_id = runner.submit(JOB_KIND, work, {"mode": mode}, created_by=actor.name,
+                               exclusive=True)
     except jobs.JobConflict:
         refused = ModeChangeInProgress(IN_PROGRESS)
         _refused(conn, actor, mode, refused)
         raise refused from None
+    jobs.keep_newest(conn, JOB_KIND, CHANGES_KEPT)
+    return job_id
 
 
 def change_job(conn: sqlite3.Connection, job_id: str) -> ChangeJob | None:

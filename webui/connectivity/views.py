@@ -65,7 +65,7 @@ def change_mode():
 def change(job_id: str):
     """A mode change: in progress (htmx polls it), then its outcome."""
     job = found_or_404(state.change_job(db.get_db(), job_id), "No such connectivity mode change.")
-    context = _context(job=job, change=job.change, error=job.detail if job.error else None)
+    context = _context(job=job, change=job.change, error=str(job.error) if job.error else None)
     if htmx.is_htmx() and not job.active:
         return htmx.stop_polling(render_template(CONTENT, **context))
     return htmx.render(PAGE, CONTENT, **context)
