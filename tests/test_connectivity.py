@@ -6,15 +6,20 @@ import fcntl
 import os
 import stat
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from webui import db
 from webui.auth import tokens
-from webui.connectivity import service
+from webui.connectivity import hooks as connectivity_hooks
+from webui.connectivity import policy, state
+from webui.htmx import STOP_POLLING
 
-MODES = service.MODES
+from conftest import POLL_ATTEMPTS, POLL_INTERVAL, finished
+
+MODES = policy.MODES
 
 
 def write_hook(directory: Path, name: str, body: str, executable: bool = True) -> Path:
@@ -52,7 +57,7 @@ def token_for(app, role="administrator") -> str:
 
 def set_mode(app, mode: str) -> None:
     with app.app_context():
-        db.put_setting(db.get_db(), service.SETTING_KEY, mode, "test")
+        db.put_setting(db.get_db(), state.SETTING_KEY, mode, "test")
 
 
 @pytest.mark.parametrize(("mode", "capability", "allowed", "warn"), [
@@ -70,26 +75,27 @@ def set_mode(app, mode: str) -> None:
     ("fully_disconnected", "local_ui", True, False),
 ])
 def test_the_f5_table(mode, capability, allowed, warn):
-    answer = service.allows(capability, mode)
+    answer = policy.allows(capability, mode)
     assert (answer.allowed, answer.warn, bool(answer)) == (allowed, warn, allowed)
     assert answer.reason
 
 
-def test_allows_reads_the_mode_in_force_and_refuses_unknown_capabilities(app):
-    with app.test_request_context():
-        assert service.allows("remote_management").allowed
-        db.put_setting(db.get_db(), service.SETTING_KEY, "fully_disconnected", "test")
-        refused = service.allows("remote_management")
+def test_allows_in_the_mode_in_force_and_refuses_unknown_capabilities(app):
+    with app.app_context():
+        conn = db.get_db()
+        assert policy.allows("remote_management", state.current_mode(conn)).allowed
+        db.put_setting(conn, state.SETTING_KEY, "fully_disconnected", "test")
+        refused = policy.allows("remote_management", state.current_mode(conn))
         assert not refused and "fully disconnected" in refused.reason
-        assert "USB" in service.allows("support_upload").reason
+        assert "USB" in policy.allows("support_upload", state.current_mode(conn)).reason
         with pytest.raises(ValueError, match="capability"):
-            service.allows("teleport")
+            policy.allows("teleport", state.current_mode(conn))
 
 
 def test_default_mode_and_the_mode_file_at_start(app, client, auth):
     assert (Path(app.config["INSTANCE"]) / "connectivity-mode").read_text() == "fully_connected\n"
     with app.app_context():
-        assert service.current_mode(db.get_db()) == "fully_connected"
+        assert state.current_mode(db.get_db()) == "fully_connected"
     auth.sign_in()
     body = client.get("/api/v1/connectivity").get_json()
     assert body == {"mode": "fully_connected", "changed_at": None, "changed_by": None}
@@ -116,7 +122,7 @@ def test_hooks_run_in_name_order_with_the_modes_and_a_minimal_environment(
                           "20-second partially_disconnected fully_connected"]
     env = dict(line.split("=", 1) for line in (tmp_path / "env.txt").read_text().splitlines()
                if "=" in line)
-    assert env["PATH"] == service.HOOK_PATH
+    assert env["PATH"] == connectivity_hooks.HOOK_PATH
     assert "SECRET_OF_THE_SERVICE" not in env and not any(k.startswith("WEBUI_INSTANCE")
                                                           for k in env)
     page = client.get("/connectivity/").get_data(as_text=True)
@@ -216,7 +222,7 @@ def test_a_hanging_hook_is_stopped_and_the_mode_rolled_back(app, client, auth, h
 
 
 def test_a_change_while_another_runs_is_409(app, auth):
-    lock = os.open(Path(app.config["INSTANCE"]) / service.LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    lock = os.open(Path(app.config["INSTANCE"]) / state.LOCK_FILE, os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         auth.sign_in()
@@ -331,3 +337,122 @@ def test_an_unwritable_mode_file_is_a_clear_error_and_nothing_changes(app, clien
     assert client.get("/api/v1/connectivity").get_json()["mode"] == "fully_connected"
     page = auth.post("/connectivity/", {"mode": "fully_disconnected"})
     assert page.status_code == 503 and "could not be written" in page.get_data(as_text=True)
+
+
+def slow_hook(directory: Path, log: Path, release: Path, extra: str = "") -> Path:
+    """A hook that cannot finish before the test creates ``release``."""
+    return write_hook(directory, "10-slow", textwrap.dedent(f"""\
+        echo "start $WEBUI_CONNECTIVITY_MODE" >> {log}
+        while [ ! -e {release} ]; do sleep 0.05; done
+        echo "done $WEBUI_CONNECTIVITY_MODE" >> {log}
+        """) + extra)
+
+
+def last_fragment(client, url: str) -> str:
+    """Poll ``url`` the way htmx does until it answers that polling stops; its last body."""
+    for _ in range(POLL_ATTEMPTS):
+        response = client.get(url, headers={"HX-Request": "true"})
+        if response.status_code == STOP_POLLING:
+            return response.get_data(as_text=True)
+        assert response.status_code == 200
+        time.sleep(POLL_INTERVAL)
+    raise AssertionError(f"{url} never stopped polling")
+
+
+def test_a_slow_hook_answers_202_and_the_change_shows_its_outcome(app, client, auth, hooks,
+                                                                   tmp_path):
+    directory, log = hooks
+    release = tmp_path / "release"
+    slow_hook(directory, log, release)
+    auth.sign_in()
+
+    response = auth.api("PUT", "/api/v1/connectivity", {"mode": "partially_disconnected"})
+
+    # The hook waits for the release file, so it is still running: the request did not wait.
+    assert response.status_code == 202
+    assert "done partially_disconnected" not in lines(log)
+    location = response.headers["Location"]
+    assert response.get_json()["state"] in ("queued", "running")
+    assert client.get(location).get_json()["requested"] == "partially_disconnected"
+    page = client.get("/connectivity/").get_data(as_text=True)
+    assert "Changing the mode to Partially disconnected" in page and 'name="mode"' not in page
+    again = auth.api("PUT", "/api/v1/connectivity", {"mode": "fully_disconnected"})
+    assert again.status_code == 409 and "still running" in again.get_json()["detail"]
+    assert client.get("/api/v1/connectivity").get_json()["mode"] == "fully_connected"
+
+    release.touch()
+    outcome = finished(client, location)
+
+    assert outcome["state"] == "changed" and outcome["mode"] == "partially_disconnected"
+    assert [h["name"] for h in outcome["hooks"]] == ["10-slow"] and outcome["hooks"][0]["ok"]
+    assert outcome["requested_by"] == "admin" and outcome["detail"] is None
+    assert lines(log)[-1] == "done partially_disconnected"
+    assert client.get("/api/v1/connectivity").get_json()["mode"] == "partially_disconnected"
+    with app.app_context():
+        rows = db.get_db().execute(
+            "SELECT actor, target, outcome FROM audit WHERE action = 'connectivity_mode' "
+            "ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [("admin", "fully_disconnected", "refused"),
+                                        ("admin", "partially_disconnected", "success")]
+
+
+def test_a_slow_failing_hook_shows_the_rollback_on_the_page_once_it_ends(app, client, auth,
+                                                                         hooks, tmp_path):
+    directory, log = hooks
+    release = tmp_path / "release"
+    slow_hook(directory, log, release, textwrap.dedent("""\
+        if [ "$WEBUI_CONNECTIVITY_MODE" = fully_disconnected ]; then
+            echo "vpn: tunnel still up"
+            exit 1
+        fi
+        """))
+    auth.sign_in()
+
+    response = auth.post("/connectivity/", {"mode": "fully_disconnected"})
+
+    assert response.status_code == 303
+    assert "done fully_disconnected" not in lines(log)
+    change_page = response.headers["Location"]
+    page = client.get(change_page).get_data(as_text=True)
+    assert "Changing the mode to Fully disconnected" in page
+    assert f'hx-get="{change_page}"' in page and 'hx-trigger="every 1s"' in page
+
+    release.touch()
+    fragment = last_fragment(client, change_page)
+
+    assert "The mode was not changed" in fragment and "vpn: tunnel still up" in fragment
+    assert "exit status 1" in fragment and "Fully connected</strong>, was restored" in fragment
+    assert "hx-trigger" not in fragment and "Changing the mode to" not in fragment
+    assert lines(log) == ["start fully_disconnected", "done fully_disconnected",
+                          "start fully_connected", "done fully_connected"]
+    job_id = change_page.rsplit("/", 1)[-1]
+    outcome = client.get(f"/api/v1/connectivity/changes/{job_id}").get_json()
+    assert outcome["state"] == "rolled_back" and outcome["failed_hook"] == "10-slow"
+    assert "10-slow" in outcome["detail"] and outcome["mode"] == "fully_connected"
+    assert (Path(app.config["INSTANCE"]) / "connectivity-mode").read_text() == "fully_connected\n"
+    # Reloading the finished change shows its outcome on the whole page, with the form back.
+    page = client.get(change_page).get_data(as_text=True)
+    assert "The mode was not changed" in page and 'name="mode"' in page
+
+
+def test_an_unknown_change_is_404(client, auth):
+    auth.sign_in()
+    api = client.get("/api/v1/connectivity/changes/0123456789abcdef")
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"
+    assert client.get("/connectivity/changes/nope").status_code == 404
+
+
+def test_only_the_newest_changes_are_kept(app, client, auth, monkeypatch):
+    monkeypatch.setattr(state, "CHANGES_KEPT", 2)
+    auth.sign_in()
+    first = auth.post("/connectivity/", {"mode": "fully_disconnected"})
+    assert first.status_code == 303
+    with app.app_context():
+        first_id = state.latest_change(db.get_db()).id
+    for mode in ("fully_connected", "partially_disconnected"):
+        assert auth.post("/connectivity/", {"mode": mode}).status_code == 303
+    assert client.get(f"/api/v1/connectivity/changes/{first_id}").status_code == 404
+    with app.app_context():
+        latest = state.latest_change(db.get_db())
+    answer = client.get(f"/api/v1/connectivity/changes/{latest.id}").get_json()
+    assert answer["state"] == "changed" and answer["mode"] == "partially_disconnected"

@@ -101,11 +101,11 @@ def domain_statuses() -> dict[type[Exception], int]:
     from diagnostics.collect import InsufficientSpace
     from diagnostics.copylogs import CopyLogError
     from webui.auth.users import AccountError
-    from webui.connectivity.service import ModeChangeError, ModeChangeInProgress
+    from webui.connectivity.state import ModeChangeError, ModeChangeInProgress
     from webui.copylogs.service import InvalidFilter
     from webui.jobs import JobConflict
     from webui.power.backends import PowerError
-    from webui.power.service import PowerConflict
+    from webui.power.service import NothingScheduled, PowerConflict
     from webui.support.packages import OptionProblem, PackageBusy
     from webui.support.tickets import SizeNotConfirmed, TicketError, UploadBlocked
     from webui.support.upload import EndpointUnusable, UploadError
@@ -117,7 +117,8 @@ def domain_statuses() -> dict[type[Exception], int]:
         CopyLogError: 409, UsbError: 409, UploadBlocked: 409, SizeNotConfirmed: 409,
         EndpointUnusable: 409,
         InsufficientSpace: 507, DriveFull: 507,
-        ModeChangeError: 503, TicketError: 503, UploadError: 502, PowerError: 503,
+        ModeChangeError: 503, TicketError: 503, UploadError: 502, PowerError: 502,
+        NothingScheduled: 404,
     }
 
 

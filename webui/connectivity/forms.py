@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice
 
-from webui.connectivity.service import LABELS, MODES
+from webui.connectivity.policy import LABELS, MODES
 
 
 class ModeForm(FlaskForm):

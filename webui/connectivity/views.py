@@ -1,30 +1,41 @@
+"""The Connectivity page, its banner and overview card, and the remote-management gate."""
+
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
-from webui import db
-from webui.access import admin_required, bearer_token, is_api
-from webui.connectivity import bp, service
+from webui import db, htmx, jobs
+from webui.access import admin_required, bearer_token, current_actor, is_api
+from webui.connectivity import hooks, policy, state
 from webui.connectivity.forms import ModeForm
-from webui.errors import problem
+from webui.errors import found_or_404, problem, status_of
+
+bp = Blueprint("connectivity", __name__, url_prefix="/connectivity")
+
+PAGE = "connectivity/page.html"
+CONTENT = "connectivity/_content.html"
 
 
-def _page(status: int = 200, form: ModeForm | None = None,
-          change: service.ModeChange | None = None, error: str | None = None):
-    state = service.state(db.get_db())
-    return render_template(
-        "connectivity/page.html", state=state, form=form or ModeForm(mode=state.mode),
-        change=change, error=error, modes=service.MODES, labels=service.LABELS,
-        capabilities=service.CAPABILITIES, capability_labels=service.CAPABILITY_LABELS,
-        policy=service.POLICY, hook_files=service.hook_files(current_app.config["HOOKS_DIR"]),
-        hooks_dir=current_app.config["HOOKS_DIR"],
-        hook_timeout=current_app.config["HOOK_TIMEOUT"]), status
+def _context(form: ModeForm | None = None, job: state.ChangeJob | None = None,
+             change: state.ModeChange | None = None, error: str | None = None) -> dict:
+    current = state.mode_state(db.get_db())
+    config = current_app.config
+    return {"state": current, "form": form or ModeForm(mode=current.mode), "job": job,
+            "change": change, "error": error, "modes": policy.MODES, "labels": policy.LABELS,
+            "capabilities": policy.CAPABILITIES, "capability_labels": policy.CAPABILITY_LABELS,
+            "policy": policy.POLICY, "hook_files": hooks.hook_files(config["HOOKS_DIR"]),
+            "hooks_dir": config["HOOKS_DIR"], "hook_timeout": config["HOOK_TIMEOUT"]}
+
+
+def _page(status: int = 200, **context):
+    return render_template(PAGE, **_context(**context)), status
 
 
 @bp.route("/")
 def page():
-    return _page()
+    """The mode, what each mode allows and the hooks; a change still running shows its progress."""
+    latest = state.latest_change(db.get_db())
+    return _page(job=latest if latest is not None and latest.active else None)
 
 
 @bp.route("/", methods=["POST"])
@@ -33,36 +44,54 @@ def change_mode():
     form = ModeForm()
     if not form.validate_on_submit():
         return _page(422, form=form)
+    conn = db.get_db()
     try:
-        change = service.change(form.mode.data, current_user.actor)
-    except service.ModeChangeError as exc:
-        return _page(exc.status, form=form, error=str(exc))
-    if not change.ok:
-        return _page(409, form=form, change=change)
-    flash(f"Connectivity mode: {service.LABELS[change.mode]}.", "success")
+        job_id = state.start_change(conn, jobs.runner(), form.mode.data, current_actor(),
+                                    state.HookSettings.from_config(current_app.config))
+    except state.ModeChangeError as exc:
+        return _page(status_of(exc), form=form, error=str(exc))
+    job = state.wait_for(conn, job_id, state.WAIT_SECONDS)
+    if job.active:
+        return redirect(url_for("connectivity.change", job_id=job.id), code=303)
+    if job.error is not None:
+        return _page(status_of(job.error), form=form, error=str(job.error))
+    if not job.change.ok:
+        return _page(409, form=form, change=job.change)
+    flash(f"Connectivity mode: {policy.LABELS[job.change.mode]}.", "success")
     return redirect(url_for("connectivity.page"), code=303)
+
+
+@bp.route("/changes/<job_id>")
+def change(job_id: str):
+    """A mode change: in progress (htmx polls it), then its outcome."""
+    job = found_or_404(state.change_job(db.get_db(), job_id), "No such connectivity mode change.")
+    context = _context(job=job, change=job.change, error=str(job.error) if job.error else None)
+    if htmx.is_htmx() and not job.active:
+        return htmx.stop_polling(render_template(CONTENT, **context))
+    return htmx.render(PAGE, CONTENT, **context)
 
 
 def banner() -> dict:
     """The mode, on every page."""
-    state = service.state(db.get_db())
-    level = "info" if state.mode == "fully_connected" else "warning"
+    current = state.mode_state(db.get_db())
+    level = "info" if current.mode == "fully_connected" else "warning"
     texts = {
         "fully_connected": "Cloud transfer, remote management and support upload are allowed.",
         "partially_disconnected": "Cloud data transfer is blocked; monitoring still works.",
         "fully_disconnected": "Cloud transfer, API tokens, metrics and support upload are "
                               "refused; this web UI is the only way in.",
     }
-    return {"level": level, "title": f"Connectivity: {state.label}.", "text": texts[state.mode],
+    return {"level": level, "title": f"Connectivity: {current.label}.",
+            "text": texts[current.mode],
             "link": {"url": url_for("connectivity.page"), "label": "Connectivity settings"}}
 
 
 def card() -> dict:
     """The overview card: the mode and what it allows."""
-    state = service.state(db.get_db())
-    allowances = [(service.CAPABILITY_LABELS[c], service.allows(c, state.mode))
-                  for c in service.CAPABILITIES]
-    return {"state": state, "allowances": allowances}
+    current = state.mode_state(db.get_db())
+    allowances = [(policy.CAPABILITY_LABELS[c], policy.allows(c, current.mode))
+                  for c in policy.CAPABILITIES]
+    return {"state": current, "allowances": allowances}
 
 
 def remote_management_gate():
@@ -70,7 +99,7 @@ def remote_management_gate():
     mode (SPEC F5). A signed-in person is the local UI, which always works."""
     if not (is_api() and bearer_token() is not None):
         return None
-    allowance = service.allows("remote_management")
+    allowance = policy.allows("remote_management", state.current_mode(db.get_db()))
     if allowance:
         return None
     return problem(403, allowance.reason, title="Refused by the connectivity mode")

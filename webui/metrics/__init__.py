@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
-
-bp = Blueprint("metrics", __name__)
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    from webui.metrics import views
 
-
-from webui.metrics import views  # noqa: E402,F401
+    app.register_blueprint(views.bp)

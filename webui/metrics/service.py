@@ -8,12 +8,10 @@ import sqlite3
 import psutil
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 
-from diagnostics import Host, system
-from webui import connectivity
-
-STATUSES = ("healthy", "warning", "unhealthy", "not_applicable", "could_not_run")
-JOB_STATES = ("queued", "running", "succeeded", "failed", "interrupted", "cancelled")
-MODES = ("fully_connected", "partially_disconnected", "fully_disconnected")
+from diagnostics import Host, Status, system
+from webui import jobs
+from webui.connectivity.policy import MODES
+from webui.connectivity.state import current_mode
 
 
 class DeviceCollector:
@@ -51,10 +49,8 @@ class DeviceCollector:
                                 "Free space on the web UI's instance volume", value=disk.free)
 
     def _diagnostics(self):
-        row = self.conn.execute(
-            "SELECT result, finished_at FROM jobs WHERE kind = 'diagnostics' "
-            "AND state = 'succeeded' ORDER BY finished_at DESC LIMIT 1").fetchone()
-        counts = dict.fromkeys(STATUSES, 0)
+        row = jobs.latest(self.conn, "diagnostics", state="succeeded")
+        counts = dict.fromkeys((status.value for status in Status), 0)
         if row and row["result"]:
             for result in json.loads(row["result"]).get("results", []):
                 if result.get("status") in counts:
@@ -78,7 +74,7 @@ class DeviceCollector:
         yield family
 
     def _connectivity(self):
-        current = connectivity.current_mode(self.conn)
+        current = current_mode(self.conn)
         family = GaugeMetricFamily("edge_connectivity_mode", "1 for the current mode",
                                    labels=["mode"])
         for mode in MODES:

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from flask import Response, abort, current_app
+from flask import Blueprint, Response, abort, current_app
 from flask_login import current_user
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from webui import db
-from webui.metrics import bp
 from webui.metrics.service import DeviceCollector
+
+bp = Blueprint("metrics", __name__)
 
 
 @bp.route("/metrics")

@@ -1,18 +1,26 @@
+"""``/api/v1/power``: the power state, restart or shut down now or later, and cancelling."""
+
 from __future__ import annotations
 
-from flask import jsonify
-from flask_login import current_user
+from flask import Blueprint, jsonify
 
 from webui import db
-from webui.access import admin_required
+from webui.access import admin_required, current_actor
 from webui.api.helpers import FieldError, json_body
-from webui.errors import problem
-from webui.power import api_bp, service
+from webui.errors import problem, status_of
+from webui.power import service
 from webui.power.backends import PowerError
+from webui.power.views import configured_backend, overview
+
+bp = Blueprint("power_api", __name__, url_prefix="/api/v1/power")
+
+
+def _backend_failed(exc: PowerError):
+    return problem(status_of(exc), str(exc), title="The power backend failed")
 
 
 def _state() -> dict:
-    power = service.overview(db.get_db())
+    power = overview()
     scheduled, last = power["scheduled"], power["last"]
     return {"backend": power["backend"],
             "scheduled": scheduled.to_dict() if scheduled else None,
@@ -20,7 +28,7 @@ def _state() -> dict:
             "last_request": last.to_dict() if last else None}
 
 
-@api_bp.route("")
+@bp.route("")
 def get_power():
     """Power state: backend, the scheduled action, restart-required reasons.
 
@@ -30,7 +38,7 @@ def get_power():
     return jsonify(_state())
 
 
-@api_bp.route("", methods=["POST"])
+@bp.route("", methods=["POST"])
 @admin_required
 def request_power():
     """Restart or shut down now or later (administrators).
@@ -54,25 +62,21 @@ def request_power():
     if rule:
         raise FieldError("message", rule)
     try:
-        recorded = service.request(db.get_db(), service.configured_backend(), action, delay,
-                                   message, current_user.actor)
-    except service.PowerConflict as exc:
-        return problem(409, str(exc))
+        recorded = service.request(db.get_db(), configured_backend(), action, delay, message,
+                                   current_actor())
     except PowerError as exc:
-        return problem(502, str(exc), title="The power backend failed")
+        return _backend_failed(exc)
     response = jsonify(request=recorded.to_dict(), **_state())
     response.status_code = 202
     return response
 
 
-@api_bp.route("", methods=["DELETE"])
+@bp.route("", methods=["DELETE"])
 @admin_required
 def cancel_power():
     """Cancel the scheduled restart or shut down (administrators); 404 when none is."""
     try:
-        service.cancel(db.get_db(), service.configured_backend(), current_user.actor)
-    except service.NothingScheduled as exc:
-        return problem(404, str(exc))
+        service.cancel(db.get_db(), configured_backend(), current_actor())
     except PowerError as exc:
-        return problem(502, str(exc), title="The power backend failed")
+        return _backend_failed(exc)
     return jsonify(_state())

@@ -14,12 +14,11 @@ import threading
 import unicodedata
 from dataclasses import asdict, dataclass, replace
 
-from flask import current_app
-
 from diagnostics.host import Host
 from diagnostics.probes.software_update_readiness import restart_reasons
 from webui import audit, db
-from webui.power.backends import DryRunBackend, PowerError, SystemdBackend, backend_for
+from webui.formats import iso
+from webui.power.backends import DryRunBackend, PowerError, SystemdBackend
 
 ACTIONS = ("restart", "shutdown")
 ACTION_LABELS = {"restart": "Restart", "shutdown": "Shut down"}
@@ -74,16 +73,10 @@ class PowerAction:
 
     def to_dict(self) -> dict:
         """The API shape: times in ISO 8601 UTC."""
-        return {"action": self.action, "at": _iso(self.at), "message": self.message,
-                "requested_by": self.requested_by, "requested_at": _iso(self.requested_at),
+        return {"action": self.action, "at": iso(self.at), "message": self.message,
+                "requested_by": self.requested_by, "requested_at": iso(self.requested_at),
                 "backend": self.backend, "state": self.state(),
-                "cancelled_at": _iso(self.cancelled_at), "cancelled_by": self.cancelled_by}
-
-
-def _iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
+                "cancelled_at": iso(self.cancelled_at), "cancelled_by": self.cancelled_by}
 
 
 def clock_time(timestamp: float) -> str:
@@ -116,13 +109,13 @@ def scheduled(conn: sqlite3.Connection) -> PowerAction | None:
     return action if action is not None and action.pending() else None
 
 
-def _store(conn: sqlite3.Connection, action: PowerAction, actor: str) -> None:
-    db.put_setting(conn, SETTING_KEY, json.dumps(asdict(action)), actor)
+def _store(conn: sqlite3.Connection, action: PowerAction, changed_by: str) -> None:
+    db.put_setting(conn, SETTING_KEY, json.dumps(asdict(action)), changed_by)
 
 
 def request(conn: sqlite3.Connection, backend: DryRunBackend | SystemdBackend, action: str,
-            delay_minutes: int, message: str, actor: str) -> PowerAction:
-    """Carry out or schedule ``action``; audited.
+            delay_minutes: int, message: str, actor: audit.Actor) -> PowerAction:
+    """Carry out or schedule ``action``; audited as ``actor``'s request.
 
     Raises ``PowerConflict`` while another action is scheduled and ``PowerError`` when the
     backend fails (nothing is recorded as scheduled then).
@@ -134,38 +127,39 @@ def request(conn: sqlite3.Connection, backend: DryRunBackend | SystemdBackend, a
         if pending is not None:
             reason = (f"{pending.label} is already scheduled for {clock_time(pending.at)} by "
                       f"{pending.requested_by}. Cancel it before asking for another.")
-            audit.record("power_request", target, "refused", reason, actor=actor, conn=conn)
+            audit.record(conn, actor, "power_request", target, "refused", reason)
             raise PowerConflict(reason)
         try:
             backend.carry_out(action, delay_minutes, message)
         except PowerError as exc:
-            audit.record("power_request", target, "failure", {**detail, "error": str(exc)},
-                         actor=actor, conn=conn)
+            audit.record(conn, actor, "power_request", target, "failure",
+                         {**detail, "error": str(exc)})
             raise
         now = db.now()
-        recorded = PowerAction(action, now + delay_minutes * 60, message, actor, now,
+        recorded = PowerAction(action, now + delay_minutes * 60, message, actor.name, now,
                                backend.name)
-        _store(conn, recorded, actor)
-    audit.record("power_request", target, detail=detail, actor=actor, conn=conn)
+        _store(conn, recorded, actor.name)
+    audit.record(conn, actor, "power_request", target, detail=detail)
     return recorded
 
 
 def cancel(conn: sqlite3.Connection, backend: DryRunBackend | SystemdBackend,
-           actor: str) -> PowerAction:
-    """Cancel the scheduled action; audited. Raises ``NothingScheduled`` or ``PowerError``."""
+           actor: audit.Actor) -> PowerAction:
+    """Cancel the scheduled action; audited as ``actor``'s. Raises ``NothingScheduled`` or
+    ``PowerError``."""
     with _lock:
         pending = scheduled(conn)
         if pending is None:
             raise NothingScheduled("No restart or shut down is scheduled.")
-        target = f"{pending.action} at {_iso(pending.at)}"
+        target = f"{pending.action} at {iso(pending.at)}"
         try:
             backend.cancel()
         except PowerError as exc:
-            audit.record("power_cancel", target, "failure", str(exc), actor=actor, conn=conn)
+            audit.record(conn, actor, "power_cancel", target, "failure", str(exc))
             raise
-        cancelled = replace(pending, cancelled_at=db.now(), cancelled_by=actor)
-        _store(conn, cancelled, actor)
-    audit.record("power_cancel", target, actor=actor, conn=conn)
+        cancelled = replace(pending, cancelled_at=db.now(), cancelled_by=actor.name)
+        _store(conn, cancelled, actor.name)
+    audit.record(conn, actor, "power_cancel", target)
     return cancelled
 
 
@@ -175,20 +169,11 @@ def restart_required(root: str = "/") -> list[str]:
     return [reason[:1].upper() + reason[1:] for reason in reasons]
 
 
-def configured_backend() -> DryRunBackend | SystemdBackend:
-    """The backend ``WEBUI_POWER_BACKEND`` chooses for this app."""
-    return backend_for(current_app.config["POWER_BACKEND"])
-
-
-def host_root() -> str:
-    """Where host files are read from: ``/``, or a canned tree in tests."""
-    return current_app.config.get("POWER_HOST_ROOT", "/")
-
-
-def overview(conn: sqlite3.Connection) -> dict:
-    """Everything the Power page, its card and the API show."""
-    backend = configured_backend()
+def overview(conn: sqlite3.Connection, backend: DryRunBackend | SystemdBackend,
+             host_root: str) -> dict:
+    """Everything the Power page, its card and the API show; host files read under
+    ``host_root``."""
     return {"backend": backend.name, "simulated": backend.simulated,
             "scheduled": scheduled(conn), "last": last_action(conn),
-            "restart_required": restart_required(host_root())}
+            "restart_required": restart_required(host_root)}
 

@@ -1,21 +1,38 @@
+"""The Power page, its confirm step, the restarting page, banners and overview card."""
+
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from diagnostics import Host, system
 from webui import db
-from webui.access import admin_required
-from webui.power import bp, service
-from webui.power.backends import PowerError
+from webui.access import admin_required, current_actor
+from webui.errors import status_of
+from webui.power import service
+from webui.power.backends import DryRunBackend, PowerError, SystemdBackend, backend_for
 from webui.power.forms import DELAY_LABELS, PowerForm
 from webui.templating import local_time
 
+bp = Blueprint("power", __name__, url_prefix="/power")
+
+
+def configured_backend() -> DryRunBackend | SystemdBackend:
+    """The backend ``WEBUI_POWER_BACKEND`` chooses for this app."""
+    return backend_for(current_app.config["POWER_BACKEND"])
+
+
+def overview() -> dict:
+    """The power state of this app's device; host files are read under ``POWER_HOST_ROOT``
+    (``/``, or a canned tree in tests)."""
+    return service.overview(db.get_db(), configured_backend(),
+                            current_app.config.get("POWER_HOST_ROOT", "/"))
+
 
 def _page(status: int = 200, form: PowerForm | None = None, error: str | None = None):
-    return render_template("power/page.html", power=service.overview(db.get_db()),
-                           form=form or PowerForm(), error=error), status
+    return render_template("power/page.html", power=overview(), form=form or PowerForm(),
+                           error=error), status
 
 
 @bp.route("/")
@@ -30,7 +47,7 @@ def confirm():
     if not form.validate():
         return _page(422, form=form)
     delay = form.delay_minutes.data
-    return render_template("power/confirm.html", form=form, backend=service.configured_backend(),
+    return render_template("power/confirm.html", form=form, backend=configured_backend(),
                            label=service.ACTION_LABELS[form.action.data],
                            when=DELAY_LABELS.get(delay, f"In {delay} minutes"),
                            at=db.now() + delay * 60 if delay else None)
@@ -43,13 +60,10 @@ def submit():
     if not form.validate_on_submit():
         return _page(422, form=form)
     try:
-        recorded = service.request(db.get_db(), service.configured_backend(), form.action.data,
-                                   form.delay_minutes.data, form.message.data,
-                                   current_user.actor)
-    except service.PowerConflict as exc:
-        return _page(409, form=form, error=str(exc))
-    except PowerError as exc:
-        return _page(502, form=form, error=str(exc))
+        recorded = service.request(db.get_db(), configured_backend(), form.action.data,
+                                   form.delay_minutes.data, form.message.data, current_actor())
+    except (service.PowerConflict, PowerError) as exc:
+        return _page(status_of(exc), form=form, error=str(exc))
     if recorded.immediate:
         return redirect(url_for("power.restarting", action=recorded.action), code=303)
     flash(f"{recorded.label} scheduled for {service.clock_time(recorded.at)}.", "success")
@@ -60,7 +74,7 @@ def submit():
 @admin_required
 def cancel():
     try:
-        cancelled = service.cancel(db.get_db(), service.configured_backend(), current_user.actor)
+        cancelled = service.cancel(db.get_db(), configured_backend(), current_actor())
     except service.NothingScheduled as exc:
         flash(str(exc), "info")
     except PowerError as exc:
@@ -76,7 +90,7 @@ def restarting():
     if action not in service.ACTIONS:
         abort(404)
     return render_template("power/restarting.html", action=action,
-                           backend=service.configured_backend(),
+                           backend=configured_backend(),
                            boot_id=system.boot_id(Host()))
 
 
@@ -102,7 +116,7 @@ def scheduled_banner() -> dict | None:
 
 def dry_run_banner() -> dict | None:
     """Say on every page that power actions are only simulated."""
-    if not service.configured_backend().simulated:
+    if not configured_backend().simulated:
         return None
     return {"level": "info", "title": "Power actions are simulated.",
             "text": "The dry-run power backend records restart and shut down requests but "
@@ -111,4 +125,4 @@ def dry_run_banner() -> dict | None:
 
 def card() -> dict:
     """The overview card: the scheduled action and restart-required reasons."""
-    return service.overview(db.get_db())
+    return overview()
