@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from webui import db
+from webui import db, jobs
 from webui.auth import users
+from webui.copylogs import indexer
 
 from conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, make_app
 
@@ -56,7 +58,7 @@ def copylog_app(instance: Path, roots: str):
     try:
         yield app
     finally:
-        app.extensions["copylogs"].store.close()
+        app.extensions["copylogs"].close()
         app.extensions["jobs"].shutdown()
 
 
@@ -77,6 +79,17 @@ def indexed(store):
     for copy_log in store.list():
         store.ensure_index(copy_log.id)
     return store
+
+
+def wait_for_indexing(app, seconds: float = 60.0) -> None:
+    """Until no copy log is being indexed: each index job submits the next before it ends."""
+    deadline = time.monotonic() + seconds
+    conn = db.connect(db.path_for(app))
+    try:
+        while jobs.any_active(conn, indexer.KIND) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        conn.close()
 
 
 def log_id(store, path: str) -> str:

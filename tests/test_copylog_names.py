@@ -21,7 +21,7 @@ from markupsafe import escape
 from diagnostics.copylogs import CopyLogStore
 from diagnostics.copylogs import index as indexing
 from webui import db
-from webui.copylogs import INDEX_DIR
+from webui.copylogs.indexer import INDEX_DIR
 from webui.downloads import content_disposition, display_name
 
 from copylog_fixtures import (  # noqa: F401  (fixtures are found by name)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from diagnostics.copylogs import reference
-from webui import db
-from webui.copylogs import service
+from webui import db, jobs
+from webui.copylogs import export, indexer
 
 from conftest import AuthActions
 from copylog_fixtures import (  # noqa: F401  (fixtures are found by name)
@@ -31,6 +31,7 @@ from copylog_fixtures import (  # noqa: F401  (fixtures are found by name)
     log_id,
     root,
     store,
+    wait_for_indexing,
 )
 
 
@@ -143,7 +144,7 @@ def test_service_log_codes_are_explained_with_their_category(client, auth, index
 
 def test_first_page_does_not_wait_for_the_index(client, auth, store, monkeypatch):
     queued = []
-    monkeypatch.setattr(service.Indexer, "request",
+    monkeypatch.setattr(indexer.Indexer, "request",
                         lambda self, ids, first=False: queued.extend(ids))
     auth.sign_in()
     big = log_id(store, "big/ORD9_SER9_CopyLog_big.xml")
@@ -158,7 +159,7 @@ def test_first_page_does_not_wait_for_the_index(client, auth, store, monkeypatch
 
 
 def test_summary_appears_once_the_log_is_indexed(client, auth, store, monkeypatch):
-    monkeypatch.setattr(service.Indexer, "request", lambda self, ids, first=False: None)
+    monkeypatch.setattr(indexer.Indexer, "request", lambda self, ids, first=False: None)
     auth.sign_in()
     copy_log = log_id(store, SERVICE_LOG)
     before = text_of(client.get(f"/copy-logs/{copy_log}"))
@@ -169,7 +170,7 @@ def test_summary_appears_once_the_log_is_indexed(client, auth, store, monkeypatc
 
 
 def test_indexing_progress_stops_polling_when_complete(client, auth, store, monkeypatch):
-    monkeypatch.setattr(service.Indexer, "request", lambda self, ids, first=False: None)
+    monkeypatch.setattr(indexer.Indexer, "request", lambda self, ids, first=False: None)
     auth.sign_in()
     big = log_id(store, "big/ORD9_SER9_CopyLog_big.xml")
     waiting = client.get(f"/copy-logs/{big}/indexing")
@@ -179,16 +180,25 @@ def test_indexing_progress_stops_polling_when_complete(client, auth, store, monk
     assert done.status_code == 286 and "Indexing finished" in text_of(done)
 
 
-def test_background_indexer_counts_the_logs_of_the_list(client, auth, store):
+def test_background_indexer_counts_the_logs_of_the_list(client, auth, app, store):
     auth.sign_in()
     response = client.get("/copy-logs/")
     assert "counting…" in text_of(response)
     response.close()
-    for thread in threading.enumerate():
-        if thread.name == "copylog-indexer":
-            thread.join()
+    wait_for_indexing(app)
     assert all(log.indexed for log in store.list() if log.error is None)
     assert "counting…" not in text_of(client.get("/copy-logs/"))
+
+
+def test_indexing_is_a_job_per_log_with_its_progress(client, auth, app, store):
+    auth.sign_in()
+    client.get("/copy-logs/").close()
+    wait_for_indexing(app)
+    with app.app_context():
+        for copy_log in store.list():
+            if copy_log.error is None:
+                job = jobs.latest(db.get_db(), indexer.KIND, subject=copy_log.id)
+                assert job["state"] == "succeeded" and job["progress"] == 1
 
 
 class RecordingStore:
@@ -198,7 +208,7 @@ class RecordingStore:
         self.started, self.release = threading.Event(), threading.Event()
         self.built: list[str] = []
 
-    def ensure_index(self, log_id):
+    def ensure_index(self, log_id, progress=None):
         if not self.built:
             self.started.set()
             assert self.release.wait(30)
@@ -207,18 +217,20 @@ class RecordingStore:
             raise KeyError(log_id)
 
 
-def test_indexer_builds_one_log_at_a_time_viewed_log_first():
+def test_indexer_builds_one_log_at_a_time_viewed_log_first(app):
     store = RecordingStore()
-    indexer = service.Indexer(store)
-    indexer.request(["a", "broken", "b", "c"])
+    queue = indexer.Indexer(store, app.extensions["jobs"], db.path_for(app))
+    queue.request(["a", "broken", "b", "c"])
     assert store.started.wait(30)
-    indexer.request(["c", "b"])
-    indexer.request(["c"], first=True)
+    queue.request(["c", "b"])
+    queue.request(["c"], first=True)
     store.release.set()
-    for thread in threading.enumerate():
-        if thread.name == "copylog-indexer":
-            thread.join()
+    wait_for_indexing(app)
     assert store.built == ["a", "c", "broken", "b"]
+    with app.app_context():
+        states = {log_id: jobs.latest(db.get_db(), indexer.KIND, subject=log_id)["state"]
+                  for log_id in store.built}
+    assert states == {"a": "succeeded", "c": "succeeded", "broken": "failed", "b": "succeeded"}
 
 
 # paging and filters
@@ -365,14 +377,15 @@ def test_export_streams_the_filtered_entries_as_csv(client, auth, indexed):
 
 def test_export_cells_cannot_run_as_formulas(client, auth, root, store):
     hostile = [("=HYPERLINK(&quot;http://x&quot;)", "UploadErrorWin32", "5", "+SUM(A1)"),
-               ("@cmd", "UploadErrorWin32", "5", "-2+3"), ("plain", "UploadErrorWin32", "5",
-                                                           "fine")]
+               ("@cmd", "UploadErrorWin32", "5", "-2+3"),
+               ("|calc", "UploadErrorWin32", "5", "%0A"), ("plain", "UploadErrorWin32", "5",
+                                                          "fine")]
     (root / "acct2" / "ORD7_SER7_CopyLog_formula.xml").write_bytes(copy_log_bytes(hostile))
     auth.sign_in()
     formula = log_id(store, "acct2/ORD7_SER7_CopyLog_formula.xml")
     rows = csv_rows(client.get(f"/copy-logs/{formula}/entries.csv"))
-    assert [r["path"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'@cmd", "plain"]
-    assert [r["message"] for r in rows] == ["'+SUM(A1)", "'-2+3", "fine"]
+    assert [r["path"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'@cmd", "'|calc", "plain"]
+    assert [r["message"] for r in rows] == ["'+SUM(A1)", "'-2+3", "'%0A", "fine"]
 
 
 def test_export_refuses_bad_filters(client, auth, indexed):
@@ -404,7 +417,7 @@ def test_an_empty_log_reads_as_no_entries(client, auth, root, store):
     assert page.status_code == 200 and "No entries match" in text_of(page)
     assert "cannot be read" not in text_of(page)
     assert client.get(f"/copy-logs/{empty}/entries.csv").get_data(as_text=True).strip() == \
-        ",".join(service.CSV_FIELDS)
+        ",".join(export.CSV_FIELDS)
     assert client.get(f"/api/v1/copylogs/{empty}/entries").get_json()["total"] == 0
 
 

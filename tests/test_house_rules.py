@@ -26,6 +26,7 @@ SERVICE_MODULES = (
     "webui/connectivity/state.py",
     "webui/copylogs/export.py",
     "webui/copylogs/indexer.py",
+    "webui/copylogs/model.py",
     "webui/copylogs/queries.py",
     "webui/support/packages.py",
     "webui/support/tickets.py",

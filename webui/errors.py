@@ -102,7 +102,8 @@ def domain_statuses() -> dict[type[Exception], int]:
     from diagnostics.copylogs import CopyLogError
     from webui.auth.users import AccountError
     from webui.connectivity.state import ModeChangeError, ModeChangeInProgress
-    from webui.copylogs.service import InvalidFilter
+    from webui.copylogs.export import DownloadRefused
+    from webui.copylogs.model import InvalidFilter
     from webui.jobs import JobConflict
     from webui.power.backends import PowerError
     from webui.power.service import NothingScheduled, PowerConflict
@@ -116,9 +117,9 @@ def domain_statuses() -> dict[type[Exception], int]:
         JobConflict: 409, PackageBusy: 409, PowerConflict: 409, ModeChangeInProgress: 409,
         CopyLogError: 409, UsbError: 409, UploadBlocked: 409, SizeNotConfirmed: 409,
         EndpointUnusable: 409,
+        DownloadRefused: 404, NothingScheduled: 404,
         InsufficientSpace: 507, DriveFull: 507,
         ModeChangeError: 503, TicketError: 503, UploadError: 502, PowerError: 502,
-        NothingScheduled: 404,
     }
 
 

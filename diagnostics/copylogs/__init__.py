@@ -8,7 +8,7 @@ Typical use by the app (one store per process)::
 
     store = CopyLogStore(roots, f"{instance}/copylog-index")
     logs = store.list()                       # rows of GET /api/v1/copylogs (to_dict())
-    store.index_in_background(log_id)         # or ensure_index(log_id) from a job thread
+    store.ensure_index(log_id)                # from a background job
     page = store.entries(log_id, page=1, per_page=100, category=None, code="409", q=None)
     store.index_status(log_id)                # {state, indexed_bytes, size, entries, ...}
     for entry in store.iter_entries(log_id, code="409"): ...   # CSV export, streamed

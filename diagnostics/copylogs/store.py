@@ -4,8 +4,7 @@ One :class:`CopyLogStore` per process. It discovers logs, summarises them (cheap
 first and last bytes, fully once indexed), pages and filters their entries and streams them for
 export. Paging never waits for the index: what is indexed is found through block counts, the
 rest is read in order from where the index stops. Indexing runs in
-:meth:`CopyLogStore.ensure_index`, meant for a background thread
-(:meth:`CopyLogStore.index_in_background` starts one).
+:meth:`CopyLogStore.ensure_index`, meant for a background job.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from diagnostics.copylogs import formats
@@ -186,11 +185,13 @@ class CopyLogStore:
                         self._indexes.popitem(last=False)
         return indexing.reusable(found, fmt, fd)
 
-    def ensure_index(self, log_id: str) -> dict[str, object]:
+    def ensure_index(self, log_id: str,
+                     progress: Callable[[float], None] | None = None) -> dict[str, object]:
         """Build or extend the index of one log; returns :meth:`index_status`.
 
         Safe to call from any thread: when another thread is already indexing this log, it
-        returns at once. Cancelled by :meth:`close`.
+        returns at once. ``progress(fraction)`` hears how much of the file is indexed each time
+        the index is saved. Cancelled by :meth:`close`.
         """
         candidate = self._candidate(log_id)
         with self._lock:
@@ -198,12 +199,12 @@ class CopyLogStore:
         if not lock.acquire(blocking=False):
             return self.index_status(log_id)
         try:
-            self._build(candidate)
+            self._build(candidate, progress)
         finally:
             lock.release()
         return self.index_status(log_id)
 
-    def _build(self, candidate: Candidate) -> None:
+    def _build(self, candidate: Candidate, progress: Callable[[float], None] | None) -> None:
         if candidate.target is None or self.index_dir is None:
             return
         try:
@@ -221,7 +222,14 @@ class CopyLogStore:
             index = indexing.reusable(indexing.load(path), fmt, fd) or indexing.fresh(fmt, fd)
             if index.complete:
                 return
-            indexing.update(index, fmt, fd, lambda idx: indexing.store(path, idx), self._cancel,
+            size = os.fstat(fd).st_size
+
+            def save(idx: Index) -> None:
+                indexing.store(path, idx)
+                if progress is not None:
+                    progress(min(1.0, idx.scanned_until / size) if size else 1.0)
+
+            indexing.update(index, fmt, fd, save, self._cancel,
                             (candidate.root_real, candidate.target))
             self._index_errors.pop(candidate.log.id, None)
         except CopyLogError:
@@ -231,17 +239,6 @@ class CopyLogStore:
             self._index_errors[candidate.log.id] = f"the index cannot be written ({exc.strerror})"
         finally:
             os.close(fd)
-
-    def index_in_background(self, log_id: str) -> threading.Thread | None:
-        """Start :meth:`ensure_index` in a daemon thread unless that log is being indexed."""
-        candidate = self._candidate(log_id)
-        lock = self._building.get(candidate.log.id)
-        if lock is not None and lock.locked():
-            return None
-        thread = threading.Thread(target=self.ensure_index, args=(log_id,), daemon=True,
-                                  name=f"copylog-index-{log_id}")
-        thread.start()
-        return thread
 
     def index_status(self, log_id: str) -> dict[str, object]:
         """``{state, indexed_bytes, size, entries, building, error}``; ``state`` is ``none``,

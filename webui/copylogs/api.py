@@ -1,17 +1,18 @@
+"""The copy logs under ``/api/v1/copylogs``: the list, one log's summary, its entries."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import abort, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from diagnostics.copylogs import CopyLogError
-from webui.api.helpers import FieldError
-from webui.copylogs import api_bp, service
-from webui.copylogs.service import InvalidFilter
-from webui.copylogs.views import index_after, log_or_404
+from webui.copylogs import model, queries
+from webui.copylogs.views import copy_logs, index_after, log_or_404
+
+bp = Blueprint("copylogs_api", __name__, url_prefix="/api/v1/copylogs")
 
 
-@api_bp.route("")
+@bp.route("")
 def list_logs():
     """List the copy logs under the configured roots.
 
@@ -21,15 +22,12 @@ def list_logs():
     ``root``, ``share`` and ``path`` are the host's names as text: bytes that are not UTF-8 and
     control or format characters are U+FFFD; ``id`` stays the way to reach the file.
     """
-    try:
-        sort, order = service.parse_sort(request.args)
-    except InvalidFilter as exc:
-        raise FieldError(exc.field, exc.rule) from None
-    logs = service.list_logs(sort, order)
+    sort, order = model.parse_sort(request.args)
+    logs = queries.list_logs(copy_logs(), sort, order)
     return index_after(jsonify(logs=[copy_log.to_dict() for copy_log in logs]), logs)
 
 
-@api_bp.route("/<log_id>")
+@bp.route("/<log_id>")
 def get_log(log_id: str):
     """One copy log with its summary by category and by code, and its index progress.
 
@@ -38,12 +36,12 @@ def get_log(log_id: str):
     copy_log = log_or_404(log_id)
     return index_after(jsonify(
         **copy_log.to_dict(),
-        categories=[asdict(row) for row in service.category_rows(copy_log)],
-        codes=[asdict(row) for row in service.code_rows(copy_log)],
-        index=service.index_progress(copy_log.id)), [copy_log], first=True)
+        categories=[asdict(row) for row in queries.category_rows(copy_log)],
+        codes=[asdict(row) for row in queries.code_rows(copy_logs(), copy_log)],
+        index=queries.index_progress(copy_logs(), copy_log.id)), [copy_log], first=True)
 
 
-@api_bp.route("/<log_id>/entries")
+@bp.route("/<log_id>/entries")
 def entries(log_id: str):
     """One page of a copy log's entries, filtered.
 
@@ -54,15 +52,5 @@ def entries(log_id: str):
     be read.
     """
     copy_log = log_or_404(log_id)
-    page, reason = None, copy_log.error
-    try:
-        query = service.parse_query(request.args, copy_log)
-        if reason is None:
-            page = service.entries_page(copy_log, query)
-    except InvalidFilter as exc:
-        raise FieldError(exc.field, exc.rule) from None
-    except CopyLogError as exc:
-        reason = str(exc)
-    if page is None:
-        abort(409, description=f"This copy log cannot be read: {reason}")
+    page = queries.log_entries(copy_logs(), copy_log, request.args).checked()
     return index_after(jsonify(page.to_dict()), [copy_log], first=True)
