@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from webui import config
-from webui.connectivity import service as connectivity
+from webui.connectivity import hooks, policy
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 UNIT = DEPLOY / "edge-webui.service"
@@ -158,9 +158,9 @@ def test_example_hook_runs_for_every_mode_and_refuses_an_unknown_one(tmp_path):
     hooks_dir = tmp_path / "hooks"
     (hooks_dir / "connectivity.d").mkdir(parents=True)
     shutil.copy2(EXAMPLE_HOOK, hooks_dir / "connectivity.d")
-    for mode in connectivity.MODES:
-        [run] = connectivity.run_hooks(hooks_dir, mode, "fully_connected", timeout=30)
+    for mode in policy.MODES:
+        [run] = hooks.run_hooks(hooks_dir, mode, "fully_connected", timeout=30)
         assert run.ok, run.outcome
         assert f"fully_connected -> {mode}" in run.output
-    [run] = connectivity.run_hooks(hooks_dir, "airplane", "fully_connected", timeout=30)
+    [run] = hooks.run_hooks(hooks_dir, "airplane", "fully_connected", timeout=30)
     assert run.status == 2 and "unknown connectivity mode" in run.output

@@ -267,6 +267,12 @@ def latest(conn: sqlite3.Connection, kind: str, subject: str | None = None,
                         args).fetchone()
 
 
+def counts(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
+    """How many jobs there are of each kind and state."""
+    return {(row["kind"], row["state"]): row["n"] for row in conn.execute(
+        "SELECT kind, state, count(*) AS n FROM jobs GROUP BY kind, state")}
+
+
 def any_active(conn: sqlite3.Connection, kind: str) -> bool:
     return conn.execute("SELECT 1 FROM jobs WHERE kind = ? AND state IN ('queued', 'running') "
                         "LIMIT 1", (kind,)).fetchone() is not None

@@ -1,17 +1,12 @@
 """Configuration > Connectivity: the mode page, its API, its banner and overview card.
 
-Other features ask ``allows(capability, current_mode(conn))`` before anything the mode governs
-(SPEC F5).
+Other features ask ``policy.allows(capability, state.current_mode(conn))`` before anything
+the mode governs (SPEC F5).
 """
 
 from __future__ import annotations
 
 from flask import Flask
-
-from webui.connectivity.policy import Allowance, allows
-from webui.connectivity.state import current_mode
-
-__all__ = ["Allowance", "allows", "current_mode", "init_app"]
 
 
 def init_app(app: Flask) -> None:

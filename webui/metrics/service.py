@@ -68,9 +68,8 @@ class DeviceCollector:
     def _jobs(self):
         family = GaugeMetricFamily("edge_jobs", "Background jobs by kind and state",
                                    labels=["kind", "state"])
-        for row in self.conn.execute("SELECT kind, state, count(*) AS n FROM jobs "
-                                     "GROUP BY kind, state"):
-            family.add_metric([row["kind"], row["state"]], row["n"])
+        for (kind, state), count in jobs.counts(self.conn).items():
+            family.add_metric([kind, state], count)
         yield family
 
     def _connectivity(self):

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, replace
 
 from diagnostics.host import Host
-from diagnostics.probes.software_update_readiness import restart_reasons
+from diagnostics.readers.restart import restart_reasons
 from webui import audit, db
 from webui.formats import iso
 from webui.power.backends import DryRunBackend, PowerError, SystemdBackend

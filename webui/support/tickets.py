@@ -438,7 +438,7 @@ def _free_name(directory: Path, stem: str) -> str:
 
 
 def _mode(conn: sqlite3.Connection) -> str:
-    from webui.connectivity import current_mode
+    from webui.connectivity.state import current_mode
 
     return current_mode(conn)
 
@@ -471,7 +471,8 @@ def start_upload(runner: jobs.JobRunner, settings: Settings, conn: sqlite3.Conne
     Raises :class:`UploadBlocked`, :class:`SizeNotConfirmed`, ``upload.UploadError`` (no usable
     endpoint) or ``JobConflict`` (another upload is running).
     """
-    from webui.connectivity import allows, current_mode
+    from webui.connectivity.policy import allows
+    from webui.connectivity.state import current_mode
 
     allowance = allows("support_upload", current_mode(conn))
     if not allowance:

@@ -21,7 +21,8 @@ from wtforms import SelectChoice
 from diagnostics.collect import InsufficientSpace
 from webui import db, jobs
 from webui.access import admin_required, current_actor
-from webui.connectivity import allows, current_mode
+from webui.connectivity.policy import allows
+from webui.connectivity.state import current_mode
 from webui.downloads import content_disposition
 from webui.errors import found_or_404, status_of
 from webui.htmx import STOP_POLLING, is_htmx, redirect_to, render

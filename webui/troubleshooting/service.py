@@ -17,7 +17,8 @@ from typing import Any
 
 import diagnostics
 from diagnostics import Result, Status
-from webui import audit, connectivity, jobs
+from webui import audit, jobs
+from webui.connectivity import state as connectivity_state
 from webui.formats import is_hex_id, iso
 
 KIND = "diagnostics"
@@ -49,7 +50,7 @@ def probe_settings(config: Mapping[str, Any],
 
 def connectivity_mode(conn: sqlite3.Connection) -> str:
     """The connectivity mode in force; fully connected when none was ever chosen."""
-    return connectivity.current_mode(conn)
+    return connectivity_state.current_mode(conn)
 
 
 def tests() -> list[dict[str, str]]:
