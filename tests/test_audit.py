@@ -5,6 +5,8 @@ import pytest
 
 from webui import audit, db
 
+from conftest import make_app
+
 
 def test_sign_ins_and_changes_are_audited_with_address(app, client, auth):
     auth.sign_in(password="wrong password here")
@@ -18,9 +20,10 @@ def test_sign_ins_and_changes_are_audited_with_address(app, client, auth):
 
 def test_audit_page_filters_and_csv_export(app, client, auth):
     with app.app_context():
+        conn = db.get_db()
         for n in range(5):
-            audit.record("power_request", f"target-{n}", actor="alice")
-        audit.record("connectivity_change", "fully_disconnected", actor="bob",
+            audit.record(conn, audit.Actor("alice"), "power_request", f"target-{n}")
+        audit.record(conn, audit.Actor("bob"), "connectivity_change", "fully_disconnected",
                      detail="=cmd|' /C calc'!A0")
     auth.sign_in_viewer()
     page = client.get("/audit?user=alice").get_data(as_text=True)
@@ -36,6 +39,35 @@ def test_audit_page_filters_and_csv_export(app, client, auth):
     assert rows[0]["detail"].startswith("'=")
 
 
+def test_export_is_itself_audited_with_its_filters(app, client, auth):
+    auth.sign_in_viewer()
+    assert client.get("/audit.csv?user=bob&action=power").status_code == 200
+    with app.app_context():
+        entry = db.get_db().execute("SELECT * FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    assert (entry["actor"], entry["client_addr"], entry["action"]) == (
+        "viewer", "127.0.0.1", "audit_export")
+    assert entry["detail"] == '{"action": "power", "user": "bob"}'
+
+
+@pytest.mark.parametrize("detail", ["|calc", "%0A=1", "\t=1+1", "\r=1+1"])
+def test_export_neutralises_every_formula_start(app, client, auth, detail):
+    with app.app_context():
+        audit.record(db.get_db(), audit.Actor("bob"), "test", detail=detail)
+    auth.sign_in_viewer()
+    export = client.get("/audit.csv?user=bob").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(export, newline="")))
+    assert rows[0]["detail"] == "'" + detail
+
+
+def test_sign_out_is_audited(app, client, auth):
+    auth.sign_in()
+    auth.post("/sign-out")
+    with app.app_context():
+        entry = db.get_db().execute("SELECT * FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    assert (entry["actor"], entry["client_addr"], entry["action"], entry["target"]) == (
+        "admin", "127.0.0.1", "sign_out", "admin")
+
+
 def test_bad_date_filter_is_a_clear_400(client, auth):
     auth.sign_in()
     response = client.get("/audit?from=yesterday")
@@ -45,15 +77,18 @@ def test_bad_date_filter_is_a_clear_400(client, auth):
     assert api.status_code == 422 and api.get_json()["errors"][0]["field"] == "from"
 
 
-def test_retention_bounds_the_table(app):
-    app.config["AUDIT_MAX_ENTRIES"] = 1000
-    with app.app_context():
-        conn = db.get_db()
-        for n in range(1200):
-            audit.record("test", str(n), actor="system", conn=conn)
-        audit.service.prune(conn)
-        count = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
-        oldest = conn.execute("SELECT min(CAST(target AS INTEGER)) FROM audit").fetchone()[0]
+def test_retention_bounds_the_table(tmp_path):
+    app = make_app(tmp_path / "instance", AUDIT_MAX_ENTRIES=1000)
+    try:
+        with app.app_context():
+            conn = db.get_db()
+            for n in range(1200):
+                audit.record(conn, audit.SYSTEM, "test", str(n))
+            audit.service.prune(conn)
+            count = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+            oldest = conn.execute("SELECT min(CAST(target AS INTEGER)) FROM audit").fetchone()[0]
+    finally:
+        app.extensions["jobs"].shutdown()
     assert count == 1000 and oldest == 200
 
 
@@ -84,7 +119,7 @@ def test_api_audit_paging_out_of_range_names_the_parameter(client, auth, query, 
 def test_api_audit_pages_through_entries(app, client, auth):
     with app.app_context():
         for n in range(5):
-            audit.record("power_request", f"target-{n}", actor="alice")
+            audit.record(db.get_db(), audit.Actor("alice"), "power_request", f"target-{n}")
     auth.sign_in_viewer()
     body = client.get("/api/v1/audit?user=alice&limit=2&offset=1").get_json()
     assert body["total"] == 5

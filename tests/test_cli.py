@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -62,6 +63,19 @@ def test_token_create_prints_the_token_once(instance):
     assert token.startswith("ewu_") and len(token) > 30
     db_bytes = (instance / "webui.db").read_bytes()
     assert token.encode() not in db_bytes
+
+
+def test_a_token_made_at_the_console_is_made_and_audited_by_the_console(instance):
+    assert run(instance, "token", "create", "--name", "backup").returncode == 0
+    with sqlite3.connect(instance / "webui.db") as conn:
+        made_by = conn.execute("SELECT created_by FROM api_tokens WHERE name = 'backup'"
+                               ).fetchone()
+        entry = conn.execute("SELECT actor, action, target, detail FROM audit "
+                             "ORDER BY id DESC LIMIT 1").fetchone()
+    conn.close()
+    assert made_by == ("console",)
+    assert entry[:3] == ("console", "token_create", "backup")
+    assert '"role": "viewer"' in entry[3]
 
 
 @pytest.mark.parametrize("command", [["init"], ["serve"], ["set-password"],

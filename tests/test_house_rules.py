@@ -19,6 +19,7 @@ SERVICE_MODULES = (
     "webui/audit/service.py",
     "webui/auth/lockout.py",
     "webui/auth/passwords.py",
+    "webui/auth/sessions.py",
     "webui/auth/tokens.py",
     "webui/auth/users.py",
     "webui/connectivity/hooks.py",
@@ -161,6 +162,9 @@ def test_two_apps_in_one_process_share_nothing(tmp_path):
         assert "Power actions are simulated." not in two
         assert first.extensions["jobs"] is not second.extensions["jobs"]
         assert first.extensions["last_seen"] is not second.extensions["last_seen"]
+        assert first.extensions["checked_tokens"] is not second.extensions["checked_tokens"]
+        assert first.login_manager is not second.login_manager
+        assert first.extensions["csrf"] is not second.extensions["csrf"]
     finally:
         for app in (first, second):
             app.extensions["last_seen"].close()

@@ -182,3 +182,46 @@ def test_openapi_bounds_integer_path_ids_to_64_bits(client, auth):
     parameter = document["paths"]["/api/v1/tokens/{token_id}"]["delete"]["parameters"][0]
     assert parameter["schema"] == {"type": "integer", "minimum": 0,
                                    "maximum": 9223372036854775807}
+
+
+def _audit_trail(app) -> list[tuple]:
+    with app.app_context():
+        rows = db.get_db().execute("SELECT * FROM audit WHERE action NOT IN ('sign_in') "
+                                   "ORDER BY id").fetchall()
+    return [(r["actor"], r["client_addr"], r["action"], r["target"], r["outcome"]) for r in rows]
+
+
+def test_account_changes_are_audited_with_who_and_from_where(app, client, auth):
+    auth.sign_in()
+    with app.app_context():
+        admin_id = users.by_name(db.get_db(), "admin")["id"]
+        viewer_id = users.by_name(db.get_db(), "viewer")["id"]
+    auth.post("/users/", {"username": "operator", "role": "viewer"})
+    auth.post(f"/users/{admin_id}/role", {"role": "viewer"})
+    auth.post(f"/users/{viewer_id}/reset")
+    auth.post(f"/users/{admin_id}/delete")
+    auth.post(f"/users/{viewer_id}/delete")
+    auth.post("/users/tokens", {"name": " grafana ", "role": "viewer"})
+    token_id = auth.api("POST", "/api/v1/tokens", {"name": "script"}).get_json()["id"]
+    auth.api("DELETE", f"/api/v1/tokens/{token_id}")
+    here = ("admin", "127.0.0.1")
+    assert _audit_trail(app) == [
+        (*here, "user_add", "operator", "success"),
+        (*here, "user_role", "admin", "refused"),
+        (*here, "user_password_reset", "viewer", "success"),
+        (*here, "user_remove", "viewer", "success"),
+        (*here, "token_create", "grafana", "success"),
+        (*here, "token_create", "script", "success"),
+        (*here, "token_revoke", str(token_id), "success"),
+    ]
+
+
+def test_an_admin_cannot_remove_the_account_signed_in_with(app, client, auth):
+    auth.sign_in()
+    with app.app_context():
+        admin_id = users.by_name(db.get_db(), "admin")["id"]
+    page = auth.post(f"/users/{admin_id}/delete", follow_redirects=True)
+    assert "remove your own account while signed in" in page.get_data(as_text=True)
+    with app.app_context():
+        assert users.by_name(db.get_db(), "admin") is not None
+

@@ -95,7 +95,7 @@ def _read_password(prompt: str) -> str:
 
 def cmd_set_password(args: argparse.Namespace) -> int:
     from webui import audit, db
-    from webui.auth import lockout, passwords, users
+    from webui.auth import lockout, passwords, service, users
 
     app = _app()
     with app.app_context():
@@ -114,8 +114,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
         else:
             users.set_password(conn, row["id"], password, must_change=False)
         lockout.lift_for_console(conn, args.user)
-        if args.user == users.FIRST_ACCOUNT:
-            Path(app.config["INSTANCE"], "initial-password").unlink(missing_ok=True)
+        service.forget_setup_password(app.config["INSTANCE"], args.user)
         audit.record(conn, audit.CONSOLE, "password_set", args.user, detail="from the console")
     print(f"Password of {args.user} set; their sessions have ended.")
     return 0
@@ -123,20 +122,18 @@ def cmd_set_password(args: argparse.Namespace) -> int:
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     from webui import audit, db
-    from webui.auth import tokens, users
+    from webui.auth import users
+    from webui.users import service
 
     app = _app()
     with app.app_context():
-        conn = db.get_db()
-        expires_at = db.now() + args.expires_days * 86400 if args.expires_days else None
         try:
-            token_id, token = tokens.create(conn, args.name, args.role, "console", expires_at)
+            new = service.create_token(db.get_db(), audit.CONSOLE, args.name, args.role,
+                                       args.expires_days)
         except users.AccountError as exc:
             print(f"edge-webui: {exc}", file=sys.stderr)
             return 1
-        audit.record(conn, audit.CONSOLE, "token_create", args.name,
-                     detail={"id": token_id, "role": args.role})
-    print(token)
+    print(new.token)
     print(f"Token '{args.name}' ({args.role}) created; it is shown only this once.",
           file=sys.stderr)
     return 0

@@ -10,37 +10,41 @@ from flask import Flask, abort, current_app, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from webui import db, shell
+from webui import db, last_seen, shell
 from webui.access import bearer_token, is_api
 from webui.auth import sessions, tokens
+from webui.auth.users import User
 from webui.htmx import is_htmx, redirect_to
 
-login_manager = LoginManager()
-csrf = CSRFProtect()
-
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints a user with a forced password change may still reach.
-PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.sign_out", "static", "healthz"}
+PASSWORD_CHANGE_ALLOWED = frozenset({"auth.change_password", "auth.sign_out", "static", "healthz"})
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
        "object-src 'none'")
 
 
-@login_manager.user_loader
-def _load_session(session_id: str):
-    return sessions.load(db.get_db(), session_id)
+def session_user(session_id: str) -> User | None:
+    """The user of a live session, within this app's idle and absolute limits."""
+    config = current_app.config
+    return sessions.load(db.get_db(), session_id, last_seen.current(),
+                         config["SESSION_IDLE_MINUTES"] * 60, config["SESSION_MAX_HOURS"] * 3600)
 
 
-@login_manager.request_loader
-def _load_token(_request):
+def checked_tokens() -> tokens.CheckedTokens:
+    """This app's memory of recently checked tokens (a revoke empties it)."""
+    return current_app.extensions["checked_tokens"]
+
+
+def _load_token(_request) -> User | None:
     token = bearer_token()
     if token is None or not is_api():
         return None
-    return tokens.load(db.get_db(), token, request.remote_addr, current_app.config["INSTANCE"])
+    return tokens.load(db.get_db(), token, request.remote_addr, checked_tokens(),
+                       last_seen.current())
 
 
-@login_manager.unauthorized_handler
 def _unauthorized():
     if is_api():
         abort(401, description="Sign in or send 'Authorization: Bearer <token>'.")
@@ -76,14 +80,14 @@ def _gate():
         if bearer_token() is not None and is_api() and not current_user.is_authenticated:
             abort(401, description="The token is unknown, revoked or expired.")
         if not current_user.is_authenticated:
-            return login_manager.unauthorized()
+            return current_app.login_manager.unauthorized()
         if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ALLOWED:
             if is_api():
                 abort(403, description="Change the one-time password before using the API.")
             return redirect_to(url_for("auth.change_password"))
     if request.method not in SAFE_METHODS and not (
             current_user.is_authenticated and current_user.via == "token"):
-        csrf.protect()
+        current_app.extensions["csrf"].protect()
     return None
 
 
@@ -102,7 +106,7 @@ BASE_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "no
                 ("Cross-Origin-Resource-Policy", "same-origin"),
                 ("Permissions-Policy", PERMISSIONS_POLICY))
 # Never cached besides signed-in pages: the sign-in form (it carries a CSRF token) and any 401.
-NO_STORE_ENDPOINTS = {"auth.sign_in"}
+NO_STORE_ENDPOINTS = frozenset({"auth.sign_in"})
 
 
 def _no_store(response) -> bool:
@@ -132,8 +136,12 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("TLS"))
-    login_manager.init_app(app)
+    login_manager = LoginManager(app)
     login_manager.session_protection = None  # sessions are server-side; see webui.auth.sessions
-    csrf.init_app(app)
+    login_manager.user_loader(session_user)
+    login_manager.request_loader(_load_token)
+    login_manager.unauthorized_handler(_unauthorized)
+    CSRFProtect(app)
+    app.extensions["checked_tokens"] = tokens.CheckedTokens()
     app.before_request(_gate)
     app.after_request(_headers)

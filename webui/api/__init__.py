@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    from webui.api import views
 
-
-from webui.api import views  # noqa: E402,F401
+    app.register_blueprint(views.bp)

@@ -2,18 +2,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, current_app, jsonify, request, url_for
-from flask_login import current_user
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
 
 from diagnostics.hardware import inventory as hardware_inventory
-from webui import audit, db
-from webui.access import admin_required
-from webui.api import bp, openapi
+from webui import db, last_seen
+from webui.access import admin_required, current_actor
+from webui.api import openapi
 from webui.api.helpers import FieldError, json_body, query_number
-from webui.audit.views import filters_from
+from webui.audit import service as audit_trail
 from webui.auth import tokens, users
 from webui.dashboard import service as dashboard
 from webui.dashboard.usage import sampler as usage_sampler
+from webui.security import checked_tokens
+from webui.users import service as accounts
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.route("/openapi.json")
@@ -25,7 +28,8 @@ def openapi_document():
 @bp.route("/status")
 def status():
     """Device name, software version, uptime and boot id."""
-    return jsonify(dashboard.status())
+    return jsonify(dashboard.status(current_app.config["DEVICE_NAME"],
+                                    current_app.config["VERSION"]))
 
 
 @bp.route("/hardware")
@@ -46,7 +50,8 @@ def usage():
 @admin_required
 def list_tokens():
     """API tokens with their role, expiry and last use (never the token itself)."""
-    return jsonify(tokens=[tokens.token_dict(r) for r in tokens.all_tokens(db.get_db())])
+    listed = tokens.all_tokens(db.get_db(), last_seen.current())
+    return jsonify(tokens=[tokens.token_dict(token) for token in listed])
 
 
 @bp.route("/tokens", methods=["POST"])
@@ -64,11 +69,9 @@ def create_token():
     if days is not None and (not isinstance(days, int) or isinstance(days, bool)
                              or not 1 <= days <= 3650):
         raise FieldError("expires_days", "a whole number of days from 1 to 3650, or null")
-    expires_at = db.now() + days * 86400 if days else None
-    token_id, token = tokens.create(db.get_db(), name, role, current_user.actor, expires_at)
-    audit.record("token_create", name.strip(), detail={"id": token_id, "role": role})
-    response = jsonify(id=token_id, name=name.strip(), role=role, expires_at=expires_at,
-                       token=token)
+    new = accounts.create_token(db.get_db(), current_actor(), name, role, days)
+    response = jsonify(id=new.id, name=new.name, role=new.role, expires_at=new.expires_at,
+                       token=new.token)
     response.status_code = 201
     return response
 
@@ -77,9 +80,8 @@ def create_token():
 @admin_required
 def revoke_token(token_id: int):
     """Revoke a token."""
-    if not tokens.revoke(db.get_db(), token_id):
+    if not accounts.revoke_token(db.get_db(), current_actor(), checked_tokens(), token_id):
         abort(404, description="No such active token.")
-    audit.record("token_revoke", str(token_id))
     return "", 204
 
 
@@ -99,13 +101,13 @@ def audit_log():
     Paged by ``limit`` (1–1000, default 100) and ``offset`` (default 0); 422 names a parameter
     out of range.
     """
-    filters, errors = filters_from(request.args)
+    filters, errors = audit_trail.filters_from(request.args)
     if errors:
         field, rule = next(iter(errors.items()))
         raise FieldError(field, rule)
     limit = query_number("limit", 100, 1, 1000)
     offset = query_number("offset", 0)
-    total, rows = audit.service.query(db.get_db(), **filters, limit=limit, offset=offset)
+    total, rows = audit_trail.query(db.get_db(), **filters, limit=limit, offset=offset)
     entries = []
     for row in rows:
         entry = dict(row)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 
 from webui.audit.service import CONSOLE, SYSTEM, Actor, record
 
-bp = Blueprint("audit", __name__)
-
-__all__ = ["CONSOLE", "SYSTEM", "Actor", "bp", "init_app", "record"]
+__all__ = ["CONSOLE", "SYSTEM", "Actor", "init_app", "record"]
 
 
 def init_app(app: Flask) -> None:
     from webui import db, shell
+    from webui.audit import service, views
 
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
     shell.add_section(app, "Audit log", "audit.page", "Security", 10)
     conn = db.connect(db.path_for(app))
     try:
@@ -22,6 +21,3 @@ def init_app(app: Flask) -> None:
                                app.config["AUDIT_MAX_ENTRIES"])
     finally:
         conn.close()
-
-
-from webui.audit import service, views  # noqa: E402,F401

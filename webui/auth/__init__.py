@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
-
-bp = Blueprint("auth", __name__)
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    from webui import db
+    from webui.auth import passwords, views
 
-
-from webui.auth import views  # noqa: E402,F401
+    app.register_blueprint(views.bp)
+    conn = db.connect(db.path_for(app))
+    try:
+        passwords.keep_cost(conn, app.config.get("ARGON2_PARAMS") or {})
+    finally:
+        conn.close()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 import sqlite3
 
-from flask import current_app
-
 from webui import db
 
 BASE_DELAY = 30
@@ -35,9 +33,8 @@ def locked_until(conn: sqlite3.Connection, counters: list[str]) -> float:
     return until if until > db.now() else 0
 
 
-def record_failure(conn: sqlite3.Connection, counters: list[str]) -> float:
-    """Count a failure; answers the new lock time (0 when still under the threshold)."""
-    threshold = current_app.config["LOCKOUT_THRESHOLD"]
+def record_failure(conn: sqlite3.Connection, counters: list[str], threshold: int) -> float:
+    """Count a failure; answers the new lock time (0 while under ``threshold`` failures)."""
     now = db.now()
     longest = 0.0
     for key in counters:

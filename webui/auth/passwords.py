@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+
+from webui import db
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 MIN_SCORE = 3
+COST_SETTING = "password_hashing"
 
 
 def policy_problem(password: str, username: str, device_name: str) -> str | None:
@@ -32,30 +37,31 @@ def policy_problem(password: str, username: str, device_name: str) -> str | None
     return None
 
 
-def _hasher() -> PasswordHasher:
-    params = current_app.config.get("ARGON2_PARAMS") or {}
-    return PasswordHasher(**params)
+def keep_cost(conn: sqlite3.Connection, params: dict) -> None:
+    """Store the argon2 cost, so the pages, the API and the console all hash the same way."""
+    value = json.dumps(params, sort_keys=True)
+    stored = db.get_setting(conn, COST_SETTING)
+    if stored is None or stored["value"] != value:
+        db.put_setting(conn, COST_SETTING, value, "settings")
 
 
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+def _hasher(conn: sqlite3.Connection) -> PasswordHasher:
+    stored = db.get_setting(conn, COST_SETTING)
+    return PasswordHasher(**(json.loads(stored["value"]) if stored else {}))
+
+
+def hash_password(conn: sqlite3.Connection, password: str) -> str:
+    return _hasher(conn).hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    # The hash carries its own cost: any hasher checks it.
     try:
-        return _hasher().verify(password_hash, password)
+        return PasswordHasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def check_dummy(password: str) -> None:
+def check_dummy(conn: sqlite3.Connection, password: str) -> None:
     """Spend the time a real check takes, so unknown user names do not answer faster."""
-    verify_password(_DUMMY.get("hash") or _dummy_hash(), password)
-
-
-_DUMMY: dict[str, str] = {}
-
-
-def _dummy_hash() -> str:
-    _DUMMY["hash"] = hash_password("not a real password for anyone")
-    return _DUMMY["hash"]
+    hash_password(conn, password)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from typing import TYPE_CHECKING
 
-from flask import current_app
-
-from webui import db, last_seen
+from webui import db
 from webui.auth.users import User
+
+if TYPE_CHECKING:
+    from webui.last_seen import LastSeen
 
 
 def start(conn: sqlite3.Connection, user_id: int, client_addr: str | None) -> str:
@@ -19,11 +21,12 @@ def start(conn: sqlite3.Connection, user_id: int, client_addr: str | None) -> st
     return session_id
 
 
-def load(conn: sqlite3.Connection, session_id: str) -> User | None:
+def load(conn: sqlite3.Connection, session_id: str, uses: LastSeen, idle_seconds: float,
+         max_seconds: float) -> User | None:
     """The user of a live session, or None when it ended, idled out or grew too old.
 
-    Only reads: the use is noted in memory and ended sessions' rows are removed by the
-    batched write of :mod:`webui.last_seen`.
+    Only reads: the use is noted in ``uses`` and ended sessions' rows are removed by its
+    batched write.
     """
     row = conn.execute(
         "SELECT s.*, u.username, u.role, u.must_change_password FROM sessions s "
@@ -31,11 +34,8 @@ def load(conn: sqlite3.Connection, session_id: str) -> User | None:
     if row is None:
         return None
     now = db.now()
-    uses = last_seen.current()
     seen = max(row["last_seen_at"], uses.session(session_id) or 0.0)
-    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    absolute = current_app.config["SESSION_MAX_HOURS"] * 3600
-    if now - seen > idle or now - row["created_at"] > absolute:
+    if now - seen > idle_seconds or now - row["created_at"] > max_seconds:
         uses.forget_session(session_id)
         return None
     uses.session_used(session_id, now)

@@ -5,15 +5,35 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+from typing import TYPE_CHECKING
 
-from webui import db, last_seen
+from webui import db
 from webui.auth.users import ROLES, AccountError, User
+
+if TYPE_CHECKING:
+    from webui.last_seen import LastSeen
 
 PREFIX = "ewu_"
 # A scraper polls every few seconds: remember a checked token briefly instead of asking SQLite
 # each time. Revoking empties the memory at once (one worker process serves every request).
 REMEMBER_SECONDS = 5.0
-_checked: dict[tuple[str, str], tuple[float, User]] = {}
+
+
+class CheckedTokens:
+    """One app's memory of recently checked tokens: digest → (remembered until, principal)."""
+
+    def __init__(self):
+        self._checked: dict[str, tuple[float, User]] = {}
+
+    def get(self, token_digest: str, now: float) -> User | None:
+        remembered = self._checked.get(token_digest)
+        return remembered[1] if remembered is not None and now < remembered[0] else None
+
+    def remember(self, token_digest: str, until: float, user: User) -> None:
+        self._checked[token_digest] = (until, user)
+
+    def forget_all(self) -> None:
+        self._checked.clear()
 
 
 def digest(token: str) -> str:
@@ -35,30 +55,31 @@ def create(conn: sqlite3.Connection, name: str, role: str, created_by: str,
     return cur.lastrowid, token
 
 
-def load(conn: sqlite3.Connection, token: str, client_addr: str | None,
-         instance: str = "") -> User | None:
-    """The principal of a live token; ``instance`` keeps apps on different databases apart."""
+def load(conn: sqlite3.Connection, token: str, client_addr: str | None, checked: CheckedTokens,
+         uses: LastSeen) -> User | None:
+    """The principal of a live token; its use is noted in ``uses``."""
     now = db.now()
-    key = (instance, digest(token))
-    remembered = _checked.get(key)
-    if remembered is not None and now < remembered[0]:
-        last_seen.current().token_used(remembered[1].token_id, now, client_addr)
-        return remembered[1]
-    row = conn.execute("SELECT * FROM api_tokens WHERE token_hash = ?", (key[1],)).fetchone()
+    token_digest = digest(token)
+    user = checked.get(token_digest, now)
+    if user is not None:
+        uses.token_used(user.token_id, now, client_addr)
+        return user
+    row = conn.execute("SELECT * FROM api_tokens WHERE token_hash = ?",
+                       (token_digest,)).fetchone()
     if row is None or row["revoked_at"] or (row["expires_at"] and row["expires_at"] < now):
         return None
     user = User(session_id=f"token-{row['id']}", user_id=None, username=row["name"],
                 role=row["role"], via="token", token_id=row["id"])
-    last_seen.current().token_used(row["id"], now, client_addr)
-    _checked[key] = (min(now + REMEMBER_SECONDS, row["expires_at"] or float("inf")), user)
+    uses.token_used(row["id"], now, client_addr)
+    checked.remember(token_digest, min(now + REMEMBER_SECONDS, row["expires_at"] or float("inf")),
+                     user)
     return user
 
 
-def all_tokens(conn: sqlite3.Connection) -> list[dict]:
-    """Every token, live ones first, with its last use (also one not yet written)."""
+def all_tokens(conn: sqlite3.Connection, uses: LastSeen) -> list[dict]:
+    """Every token, live ones first, with its last use (also one ``uses`` has not written)."""
     rows = conn.execute("SELECT * FROM api_tokens ORDER BY revoked_at IS NOT NULL, "
                         "created_at DESC").fetchall()
-    uses = last_seen.current()
     listed = []
     for row in rows:
         token = dict(row)
@@ -69,10 +90,10 @@ def all_tokens(conn: sqlite3.Connection) -> list[dict]:
     return listed
 
 
-def revoke(conn: sqlite3.Connection, token_id: int) -> bool:
+def revoke(conn: sqlite3.Connection, token_id: int, checked: CheckedTokens) -> bool:
     cur = conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                        (db.now(), token_id))
-    _checked.clear()
+    checked.forget_all()
     return cur.rowcount == 1
 
 

@@ -62,8 +62,8 @@ def create(conn: sqlite3.Connection, username: str, password: str, role: str,
         raise AccountError(f"a user named {username} already exists")
     cur = conn.execute(
         "INSERT INTO users(username, password_hash, role, must_change_password, created_at) "
-        "VALUES (?, ?, ?, ?, ?)", (username, hash_password(password), role, int(must_change),
-                                    db.now()))
+        "VALUES (?, ?, ?, ?, ?)", (username, hash_password(conn, password), role,
+                                    int(must_change), db.now()))
     return cur.lastrowid
 
 
@@ -72,7 +72,7 @@ def set_password(conn: sqlite3.Connection, user_id: int, password: str,
     """Store a new password and end every session of the account."""
     conn.execute(
         "UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ? "
-        "WHERE id = ?", (hash_password(password), int(must_change), db.now(), user_id))
+        "WHERE id = ?", (hash_password(conn, password), int(must_change), db.now(), user_id))
     conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
 

@@ -2,16 +2,29 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
-from webui import audit, db
-from webui.access import public
-from webui.auth import bp, devices, lockout, service, sessions
+from webui import db
+from webui.access import current_actor, public
+from webui.auth import devices, lockout, service
 from webui.auth.forms import ChangePasswordForm, SignInForm
 from webui.auth.users import FIRST_ACCOUNT
 from webui.errors import problem
 from webui.htmx import redirect_to
+from webui.security import session_user
+
+bp = Blueprint("auth", __name__)
 
 # Sign-out empties the browser's cache and storage; its cookies stay, because the device
 # cookie must outlive the session (the session cookie is ended by the server).
@@ -29,8 +42,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def _begin(session_id: str) -> None:
-    conn = db.get_db()
-    user = sessions.load(conn, session_id)
+    user = session_user(session_id)
     session.clear()
     login_user(user)
 
@@ -44,7 +56,8 @@ def sign_in():
     if form.validate_on_submit():
         username = form.username.data.strip()
         outcome = service.sign_in(db.get_db(), username, form.password.data,
-                                  request.remote_addr, devices.nonce_for(username))
+                                  request.remote_addr, devices.nonce_for(username),
+                                  current_app.config["LOCKOUT_THRESHOLD"])
         if outcome.session_id:
             _begin(outcome.session_id)
             response = redirect(_safe_next(request.args.get("next")), code=303)
@@ -76,8 +89,7 @@ def _refused(form: SignInForm, error: str, retry_at: float):
 
 @bp.route("/sign-out", methods=["POST"])
 def sign_out():
-    sessions.end_all(db.get_db(), current_user.user_id)
-    audit.record("sign_out", current_user.username)
+    service.sign_out(db.get_db(), current_actor(), current_user.user_id, current_user.username)
     logout_user()
     session.clear()
     flash("You are signed out. Every session of this account has ended.", "info")
@@ -95,8 +107,8 @@ def change_password():
     status = 200
     if form.validate_on_submit():
         error, new_session = service.change_password(
-            db.get_db(), current_user.user_id, form.current.data, form.new.data,
-            request.remote_addr)
+            db.get_db(), current_actor(), current_user.user_id, form.current.data, form.new.data,
+            current_app.config["DEVICE_NAME"], current_app.config["INSTANCE"])
         if new_session:
             _begin(new_session)
             flash("Password changed. Other sessions of this account have ended.", "success")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
-
-bp = Blueprint("users", __name__, url_prefix="/users")
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:
     from webui import shell
+    from webui.users import views
 
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
     shell.add_section(app, "Users and tokens", "users.page", "Configuration", 20,
                       admin_only=True)
-
-
-from webui.users import views  # noqa: E402,F401
