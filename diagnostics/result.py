@@ -71,9 +71,11 @@ class Result:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Result:
-        """The result :meth:`to_dict` made, read back (from a job row or a saved run)."""
-        return cls(id=data["id"], title=data["title"], status=Status(data["status"]),
-                   summary=data["summary"], details=dict(data.get("details") or {}),
+        """The result :meth:`to_dict` made, read back (from a job row or a saved run); a field
+        an older row lacks reads as empty (the title as the id)."""
+        return cls(id=data["id"], title=data.get("title") or data["id"],
+                   status=Status(data["status"]), summary=data.get("summary") or "",
+                   details=dict(data.get("details") or {}),
                    recommended_action=data.get("recommended_action"))
 
 

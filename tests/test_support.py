@@ -77,13 +77,17 @@ def test_api_package_downloads_as_a_zip_with_manifest_and_no_secrets(app, client
     assert ("support_package_download", "success") in audit_actions(app)
 
 
+CPUS_HEALTHY = {"id": "cpus", "title": "CPUs", "status": "healthy", "summary": "4 of 4 online",
+                "details": {}, "recommended_action": None}
+
+
 def test_default_package_on_this_machine_carries_the_app_items(app, client, auth):
     auth.sign_in()
     with app.app_context():
         db.get_db().execute(
             "INSERT INTO jobs(id, kind, state, progress, result, created_at, finished_at) "
             "VALUES ('00000000000000d1', 'diagnostics', 'succeeded', 1, ?, 1, 2)",
-            (json.dumps({"results": [{"id": "cpus", "status": "healthy"}]}),))
+            (json.dumps({"results": [CPUS_HEALTHY]}),))
     response = auth.api("POST", API, {})
     assert response.status_code == 202
     package = finished(client, response.headers["Location"])
@@ -94,7 +98,7 @@ def test_default_package_on_this_machine_carries_the_app_items(app, client, auth
     assert "manifest.json" in names
     assert "audit/audit-log.csv" in names
     history = json.loads(archive.read("diagnostic_history/diagnostic-runs.json"))
-    assert history["runs"][0]["results"] == [{"id": "cpus", "status": "healthy"}]
+    assert history["runs"][0]["results"] == [CPUS_HEALTHY]
     assert b"sign_in" in archive.read("audit/audit-log.csv")
 
 

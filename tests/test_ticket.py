@@ -78,13 +78,18 @@ def test_limits_and_optional_fields_are_accepted():
     assert clean["started_at"].endswith("+00:00")
 
 
+DISKS_WARNING = {"id": "disks", "title": "Disks", "status": "warning",
+                 "summary": "1 disk reports SMART warnings", "details": {},
+                 "recommended_action": "Replace the disk."}
+
+
 def test_ticket_with_a_chosen_package_bundles_everything(app, client, auth):
     auth.sign_in()
     with app.app_context():
         db.get_db().execute(
             "INSERT INTO jobs(id, kind, state, progress, result, created_at, finished_at) "
             "VALUES ('00000000000000d1', 'diagnostics', 'succeeded', 1, ?, 1, 2)",
-            (json.dumps({"results": [{"id": "disks", "status": "warning"}]}),))
+            (json.dumps({"results": [DISKS_WARNING]}),))
     package = make_package(auth, ["system"])
     response = auth.api("POST", API, {**VALID, "package_id": package["id"]})
     assert response.status_code == 201
@@ -108,7 +113,7 @@ def test_ticket_with_a_chosen_package_bundles_everything(app, client, auth):
     assert document["support_package"]["filename"] == package["filename"]
     assert document["diagnostic_run"]["id"] == "00000000000000d1"
     run = json.loads(archive.read("diagnostic-run.json"))
-    assert run["results"] == [{"id": "disks", "status": "warning"}]
+    assert run["results"] == [DISKS_WARNING]
     inner = zipfile.ZipFile(io.BytesIO(archive.read(package["filename"])))
     assert "manifest.json" in inner.namelist()
     sums = dict(reversed(line.split("  ")) for line in

@@ -41,7 +41,7 @@ def hardware():
 @bp.route("/usage")
 def usage():
     """Live usage: the latest sample and the last ten minutes (one sample every 2 s)."""
-    history = usage_sampler.history()
+    history = usage_sampler(current_app).history()
     return jsonify(latest=history[-1].to_dict() if history else None,
                    history=[s.to_dict() for s in history])
 

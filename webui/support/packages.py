@@ -264,7 +264,7 @@ def _diagnostic_history(settings: Settings) -> Iterator[bytes]:
 
 def _copylog_summaries(settings: Settings) -> Iterator[bytes]:
     from diagnostics.copylogs import CopyLogStore
-    from webui.copylogs.service import shown
+    from webui.copylogs.queries import shown
 
     store = CopyLogStore(list(settings.copylog_roots), None)
     try:
