@@ -22,6 +22,13 @@ from conftest import POLL_ATTEMPTS, POLL_INTERVAL, finished
 MODES = policy.MODES
 
 
+def audit_rows(app, columns: str, where: str) -> list[tuple]:
+    """The audit entries matching ``where``, oldest first, as tuples of ``columns``."""
+    with app.app_context():
+        return [tuple(row) for row in db.get_db().execute(
+            f"SELECT {columns} FROM audit WHERE {where} ORDER BY id")]
+
+
 def write_hook(directory: Path, name: str, body: str, executable: bool = True) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
@@ -177,12 +184,9 @@ def test_a_failing_hook_restores_the_previous_mode_and_says_why(app, client, aut
     ]
     assert client.get("/api/v1/connectivity").get_json()["mode"] == "fully_connected"
     assert (Path(app.config["INSTANCE"]) / "connectivity-mode").read_text() == "fully_connected\n"
-    with app.app_context():
-        rows = db.get_db().execute(
-            "SELECT action, target, outcome FROM audit WHERE action LIKE 'connectivity%' "
-            "ORDER BY id").fetchall()
-    assert [tuple(r) for r in rows] == [("connectivity_hook", "20-firewall", "failure"),
-                                        ("connectivity_mode", "fully_disconnected", "failure")]
+    assert audit_rows(app, "action, target, outcome", "action LIKE 'connectivity%'") == [
+        ("connectivity_hook", "20-firewall", "failure"),
+        ("connectivity_mode", "fully_disconnected", "failure")]
 
 
 def test_the_page_shows_the_failing_hook_and_its_output(app, client, auth, hooks):
@@ -388,12 +392,8 @@ def test_a_slow_hook_answers_202_and_the_change_shows_its_outcome(app, client, a
     assert outcome["requested_by"] == "admin" and outcome["detail"] is None
     assert lines(log)[-1] == "done partially_disconnected"
     assert client.get("/api/v1/connectivity").get_json()["mode"] == "partially_disconnected"
-    with app.app_context():
-        rows = db.get_db().execute(
-            "SELECT actor, target, outcome FROM audit WHERE action = 'connectivity_mode' "
-            "ORDER BY id").fetchall()
-    assert [tuple(r) for r in rows] == [("admin", "fully_disconnected", "refused"),
-                                        ("admin", "partially_disconnected", "success")]
+    assert audit_rows(app, "actor, target, outcome", "action = 'connectivity_mode'") == [
+        ("admin", "fully_disconnected", "refused"), ("admin", "partially_disconnected", "success")]
 
 
 def test_a_slow_failing_hook_shows_the_rollback_on_the_page_once_it_ends(app, client, auth,
