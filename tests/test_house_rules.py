@@ -6,9 +6,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from webui import shell
+from webui import db, shell
+from webui.auth import users
 
-from conftest import AuthActions, make_app
+from conftest import ADMIN_PASSWORD, AuthActions, make_app
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("webui", "diagnostics")
@@ -141,10 +142,6 @@ def test_two_apps_in_one_process_share_nothing(tmp_path):
         shell.add_section(first, "Extra", "dashboard.hardware", "Device", 90)
         pages = {}
         for app in (first, second):
-            from webui import db
-            from webui.auth import users
-
-            from conftest import ADMIN_PASSWORD
             with app.app_context():
                 users.create(db.get_db(), "admin", ADMIN_PASSWORD, "administrator",
                              must_change=False)

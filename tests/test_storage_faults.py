@@ -179,16 +179,17 @@ def _fill(directory: Path) -> Path:
     return filler
 
 
-def _package(app) -> str:
-    """A support package made the way the console makes one, listed on the Support page."""
+def _package(app) -> tuple[str, Path]:
+    """A support package made the way the console makes one, listed on the Support page:
+    its job id and its file."""
+    from webui import jobs
     from webui.support import packages
 
     info = packages.console_package(packages.settings_from(app.config, app.secret_key),
                                     collectors=["system"], since_hours=1)
     conn = db.connect(db.path_for(app))
     try:
-        return conn.execute("SELECT id FROM jobs WHERE kind = 'support_package'"
-                            ).fetchone()[0], info.path
+        return jobs.latest(conn, packages.KIND)["id"], info.path
     finally:
         conn.close()
 
