@@ -21,6 +21,7 @@ def admin_required(view: Callable) -> Callable:
         if not current_user.is_admin:
             abort(403, description="This needs the administrator role.")
         return view(*args, **kwargs)
+    wrapper.admin_only = True
     return wrapper
 
 
