@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from flask import current_app, request
 
 from webui import create_app, db
 from webui.auth import users
@@ -33,12 +34,36 @@ POLL_INTERVAL = 0.05
 POLL_ATTEMPTS = 1200  # a minute at most: a job that never ends fails the test
 
 
+# API answers of the current test whose status its operation does not document.
+UNDOCUMENTED: list[str] = []
+
+
 def make_app(instance, **overrides):
-    """An app on ``instance`` whose diagnostic targets are all on loopback."""
+    """An app on ``instance`` whose diagnostic targets are all on loopback; every API answer
+    it gives is checked against the statuses its operation documents."""
     config = {"INSTANCE": str(instance), "TESTING": True, "TLS": "false",
               "DEVICE_NAME": "edge-test", "ARGON2_PARAMS": FAST_ARGON2,
               "COPYLOG_ROOTS": "", **LOOPBACK_SETTINGS, **overrides}
-    return create_app(config)
+    app = create_app(config)
+    app.after_request(_note_undocumented_status)
+    return app
+
+
+def _note_undocumented_status(response):
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    declared = getattr(view, "operation", None)
+    if declared is not None and response.status_code not in declared.statuses(
+            getattr(view, "is_public", False)):
+        UNDOCUMENTED.append(f"{request.method} {request.path} answered {response.status_code}")
+    return response
+
+
+@pytest.fixture(autouse=True)
+def api_answers_only_documented_statuses():
+    """A test fails when the API answered it with a status the OpenAPI document omits."""
+    UNDOCUMENTED.clear()
+    yield
+    assert UNDOCUMENTED == [], "statuses missing from the OpenAPI document"
 
 
 @pytest.fixture(autouse=True)

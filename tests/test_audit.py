@@ -95,18 +95,21 @@ def test_retention_bounds_the_table(tmp_path):
 def test_api_audit_lists_entries(client, auth):
     auth.sign_in()
     body = client.get("/api/v1/audit?action=sign_in").get_json()
-    assert body["total"] == 1 and body["entries"][0]["actor"] == "admin"
+    assert body["total"] == 1 and body["items"][0]["actor"] == "admin"
+    assert body["items"][0]["at"].endswith("+00:00")
 
 
 @pytest.mark.parametrize(("query", "field"), [
-    ("offset=99999999999999999999", "offset"),
-    ("offset=9223372036854775808", "offset"),
-    ("offset=-1", "offset"),
-    ("offset=ten", "offset"),
-    ("limit=0", "limit"),
-    ("limit=1001", "limit"),
-    ("limit=99999999999999999999", "limit"),
-    ("limit=-5", "limit"),
+    ("page=99999999999999999999", "page"),
+    ("page=9223372036854775808", "page"),
+    ("page=0", "page"),
+    ("page=ten", "page"),
+    ("page=1.0", "page"),
+    ("per_page=0", "per_page"),
+    ("per_page=501", "per_page"),
+    ("per_page=99999999999999999999", "per_page"),
+    ("per_page=-5", "per_page"),
+    ("per_page=+5", "per_page"),
 ])
 def test_api_audit_paging_out_of_range_names_the_parameter(client, auth, query, field):
     auth.sign_in_viewer()
@@ -121,11 +124,11 @@ def test_api_audit_pages_through_entries(app, client, auth):
         for n in range(5):
             audit.record(db.get_db(), audit.Actor("alice"), "power_request", f"target-{n}")
     auth.sign_in_viewer()
-    body = client.get("/api/v1/audit?user=alice&limit=2&offset=1").get_json()
-    assert body["total"] == 5
-    assert [e["target"] for e in body["entries"]] == ["target-3", "target-2"]
-    far = client.get("/api/v1/audit?user=alice&offset=9223372036854775807").get_json()
-    assert far["total"] == 5 and far["entries"] == []
+    body = client.get("/api/v1/audit?user=alice&per_page=2&page=2").get_json()
+    assert (body["total"], body["page"], body["per_page"]) == (5, 2, 2)
+    assert [e["target"] for e in body["items"]] == ["target-2", "target-1"]
+    far = client.get("/api/v1/audit?user=alice&page=1000000").get_json()
+    assert far["total"] == 5 and far["items"] == []
 
 
 def test_audit_page_number_beyond_64_bits_is_an_ordinary_page(client, auth):

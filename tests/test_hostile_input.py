@@ -48,7 +48,7 @@ def test_nesting_within_the_bound_reaches_the_field_checks(auth):
     response = send(auth, "POST", "/api/v1/tokens",
                     '{"name": ' + "[" * 31 + "]" * 31 + "}")
     assert response.status_code == 422
-    assert response.get_json()["errors"] == [{"field": "name", "rule": "a text of 1–64 characters"}]
+    assert [error["field"] for error in response.get_json()["errors"]] == ["name"]
 
 
 @pytest.mark.parametrize(("text", "field"), [
@@ -65,7 +65,7 @@ def test_lone_surrogate_is_refused_naming_the_field(app, auth, text, field):
     assert response.mimetype == "application/problem+json"
     error = response.get_json()["errors"][0]
     assert error["field"] == field and "lone surrogate" in error["rule"]
-    assert auth.api("GET", "/api/v1/tokens").get_json()["tokens"] == []
+    assert auth.api("GET", "/api/v1/tokens").get_json()["items"] == []
 
 
 def test_a_surrogate_pair_is_an_ordinary_character(auth):

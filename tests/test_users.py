@@ -87,7 +87,7 @@ def test_tokens_created_once_used_and_revoked(app, client, auth):
     # A viewer token cannot change anything, and tokens never open the HTML pages.
     assert anonymous.post("/api/v1/tokens", json={"name": "x"}, headers=bearer).status_code == 403
     assert anonymous.get("/audit", headers=bearer).status_code == 303
-    listed = auth.api("GET", "/api/v1/tokens").get_json()["tokens"]
+    listed = auth.api("GET", "/api/v1/tokens").get_json()["items"]
     assert listed[0]["name"] == "grafana" and listed[0]["last_used_at"]
     assert "token_hash" not in listed[0] and token not in str(listed)
     assert auth.api("DELETE", f"/api/v1/tokens/{listed[0]['id']}").status_code == 204
@@ -225,3 +225,12 @@ def test_an_admin_cannot_remove_the_account_signed_in_with(app, client, auth):
     with app.app_context():
         assert users.by_name(db.get_db(), "admin") is not None
 
+
+
+def test_token_api_takes_a_whole_number_written_as_a_float(client, auth):
+    auth.sign_in()
+    # JSON does not tell 30 from 30.0, and neither may the API.
+    response = auth.api("POST", "/api/v1/tokens", {"name": "grafana", "expires_days": 30.0})
+    assert response.status_code == 201
+    assert auth.api("POST", "/api/v1/tokens", {"name": "x", "expires_days": 30.5}
+                    ).status_code == 422

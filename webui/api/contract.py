@@ -135,6 +135,10 @@ class Operation:
     def success(self) -> int:
         return min(self.answers)
 
+    def statuses(self, public: bool) -> set[int]:
+        """Every status the operation can answer, successes and errors."""
+        return set(self.answers) | set(self.error_statuses(public))
+
     def error_statuses(self, public: bool) -> list[int]:
         statuses = set(self.errors)
         if not public:
@@ -181,7 +185,18 @@ def operation(tag: str, answers: dict[int, Any] | Any = None, *, query=None, bod
 def _body(declared: Operation) -> BaseModel:
     if not declared.body_required and not request.get_data(cache=True):
         return declared.body()
-    return _validated(declared.body, json_body(), strict=True)
+    return _validated(declared.body, _whole_floats_as_int(json_body()), strict=True)
+
+
+def _whole_floats_as_int(value: Any) -> Any:
+    """JSON does not tell 994 from 994.0, so neither may we (nesting is bounded at 32)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_floats_as_int(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_floats_as_int(item) for item in value]
+    return value
 
 
 def _validated(model: type[BaseModel], data: dict, *, strict: bool) -> BaseModel:

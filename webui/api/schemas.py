@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from webui.api.contract import Out, Paging, Strict
+from webui.formats import iso
 
 ROLE = Literal["administrator", "viewer"]
 
@@ -19,8 +20,14 @@ def _from_epoch(value: Any) -> Any:
     return value
 
 
+def _to_iso(value: dt.datetime) -> str:
+    return iso(value.timestamp())
+
+
 Timestamp = Annotated[dt.datetime, BeforeValidator(_from_epoch),
-                      Field(description="ISO 8601, UTC.")]
+                      PlainSerializer(_to_iso, return_type=str),
+                      WithJsonSchema({"type": "string", "format": "date-time",
+                                      "description": "ISO 8601, UTC, to the second."})]
 
 
 # Device
