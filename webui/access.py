@@ -33,8 +33,13 @@ def current_actor():
     return Actor(name, request.remote_addr)
 
 
+# The API reference is a page for people, though it lives beside the API.
+API_PAGES = ("/api/docs",)
+
+
 def is_api() -> bool:
-    return request.path.startswith("/api/") or request.path == "/metrics"
+    path = request.path
+    return (path.startswith("/api/") and not path.startswith(API_PAGES)) or path == "/metrics"
 
 
 def bearer_token() -> str | None:
