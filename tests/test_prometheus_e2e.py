@@ -29,14 +29,10 @@ POLL_SECONDS = 0.5
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("prometheus-device")
-    (base / "hooks").mkdir()
-    # The connectivity test knocks where nothing listens, so it fails: the device is unhealthy.
-    nothing_listens = f"127.0.0.1:{free_port()}"
-    live = start_server(base, env_extra={
-        "WEBUI_POWER_BACKEND": "dry-run", "WEBUI_HOOKS_DIR": str(base / "hooks"),
-        "WEBUI_NTP_SERVER": nothing_listens, "WEBUI_CLOUD_ENDPOINTS": nothing_listens,
-        "WEBUI_SUPPORT_UPLOAD_URL": ""})
+    # Cloud endpoints where nothing listens make the connectivity test fail; power is simulated.
+    refused = f"127.0.0.1:{free_port()}"
+    live = start_server(tmp_path_factory.mktemp("prometheus-device"), env_extra={
+        "WEBUI_CLOUD_ENDPOINTS": refused, "WEBUI_POWER_BACKEND": "dry-run"})
     yield live
     live.stop()
 
