@@ -22,11 +22,13 @@ run: $(STAMP)
 	$(BIN)/edge-webui init
 	$(BIN)/edge-webui serve
 
-# Debian packages the tests use: chromium (browser tests), umockdev (udev device trees).
+# Debian packages the tests use: chromium (browser tests), umockdev (udev device trees),
+# prometheus (promtool checks of the shipped rules, and the engine for the scrape test).
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v umockdev-run >/dev/null || missing="$$missing umockdev"; \
+	{ command -v promtool >/dev/null && [ -x /usr/bin/prometheus ]; } || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -1,12 +1,13 @@
-"""The audit log page and the ``record`` helper every feature calls."""
+"""The audit log page, the ``record`` helper every feature calls, and who hears of it."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from webui.audit.listeners import on_record
 from webui.audit.service import CONSOLE, SYSTEM, Actor, record
 
-__all__ = ["CONSOLE", "SYSTEM", "Actor", "init_app", "record"]
+__all__ = ["CONSOLE", "SYSTEM", "Actor", "init_app", "on_record", "record"]
 
 
 def init_app(app: Flask) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webui import db
+from webui.audit import listeners
 from webui.formats import iso, spreadsheet_safe
 
 PRUNE_EVERY = 200
@@ -41,6 +42,7 @@ def record(conn: sqlite3.Connection, actor: Actor, action: str, target: str | No
                                          outcome, detail))
     if cur.lastrowid % PRUNE_EVERY == 0:
         prune(conn)
+    listeners.notify(action, outcome)
 
 
 def keep_retention(conn: sqlite3.Connection, days: int, max_entries: int) -> None:

@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from webui.metrics import views
+    from webui.metrics import counters, views
 
+    counters.init_app(app)
     app.register_blueprint(views.bp)

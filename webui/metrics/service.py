@@ -1,88 +1,225 @@
-"""The metric families of ``/metrics``, read fresh on each scrape from SQLite and psutil."""
+"""The metric families of ``/metrics``, read fresh on each scrape from SQLite, the host and the
+copy-log store, in the terms a fleet operator alerts on.
+
+States are gauges (0/1 per label value for enumerations), moments are Unix timestamps in
+seconds (alert on ``time() - x``), and label values come from closed sets: the test catalogue,
+the connectivity modes, the power actions, the configured shares.
+"""
 
 from __future__ import annotations
 
 import json
+import platform
 import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import psutil
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
+import diagnostics
 from diagnostics import Host, Status, system
-from webui import jobs
+from webui import instance, jobs
 from webui.connectivity.policy import MODES
-from webui.connectivity.state import current_mode
+from webui.connectivity.state import mode_state
+from webui.copylogs.model import timestamp
+from webui.copylogs.queries import UPLOAD_KINDS, CopyLogs
+from webui.power.service import ACTIONS, restart_required, scheduled
+from webui.troubleshooting.service import KIND as DIAGNOSTICS
+
+# Older runs are not searched for a test's latest result: the scrape stays cheap.
+RUNS_SEARCHED = 100
+UPLOAD_WINDOW_SECONDS = 86400
+# edge_device_health: the severity of the worst latest result (diagnostics.Status.severity).
+NO_RESULTS = -1
+STATUSES = {status.value for status in Status}
+HEALTH_HELP = ("Worst latest result over all tests: 0 healthy or not applicable, 1 warning, "
+               "2 unhealthy or could not run, -1 no test has run yet; alert on >= 2")
+
+
+@dataclass(frozen=True)
+class LatestResult:
+    """A test's newest result and when the run that gave it finished."""
+
+    status: Status
+    finished_at: float
+
+
+def latest_results(conn: sqlite3.Connection) -> dict[str, LatestResult]:
+    """The newest result of each catalogue test, looking back over finished runs: a run may
+    hold only some tests, and an interrupted one keeps those it finished."""
+    wanted = {test.id for test in diagnostics.catalogue()}
+    found: dict[str, LatestResult] = {}
+    rows = conn.execute(
+        "SELECT result, finished_at FROM jobs WHERE kind = ? AND result IS NOT NULL AND state "
+        f"IN ({', '.join('?' * len(jobs.FINAL_STATES))}) ORDER BY finished_at DESC LIMIT ?",
+        (DIAGNOSTICS, *jobs.FINAL_STATES, RUNS_SEARCHED))
+    for row in rows:
+        for result in json.loads(row["result"]).get("results", []):
+            test_id = result.get("id")
+            if test_id in wanted and test_id not in found and result.get("status") in STATUSES:
+                found[test_id] = LatestResult(Status(result["status"]), row["finished_at"] or 0)
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+def upload_errors(copy_logs: CopyLogs, now: float) -> tuple[Counter, Counter]:
+    """Errors of upload and copy logs modified in the last 24 h by ``(share, kind)``, and how
+    many of those logs are not counted yet (they are queued for indexing)."""
+    errors: Counter = Counter()
+    uncounted: Counter = Counter()
+    waiting = []
+    for copy_log in copy_logs.store.list():
+        modified = timestamp(copy_log.modified_at)
+        if copy_log.kind not in UPLOAD_KINDS or modified is None \
+                or now - modified > UPLOAD_WINDOW_SECONDS:
+            continue
+        key = (copy_log.share or "", copy_log.kind)
+        # Until the index covers a log, its summary element may already say how many.
+        declared = copy_log.totals.get("errors", copy_log.totals.get("files_errored"))
+        known = copy_log.errors if copy_log.errors is not None else \
+            declared if isinstance(declared, int) else None
+        errors[key] += known or 0
+        if known is None and not copy_log.error:
+            uncounted[key] += 1
+            waiting.append(copy_log.id)
+    copy_logs.indexer.request(waiting)
+    return errors, uncounted
+
+
+def gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)
+
+
+def one_of(name: str, documentation: str, label: str, values: Iterable[str],
+           current: str | None) -> GaugeMetricFamily:
+    """An enumeration: one sample per value, 1 for ``current`` and 0 for the others."""
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for value in values:
+        family.add_metric([value], 1 if value == current else 0)
+    return family
 
 
 class DeviceCollector:
-    """A prometheus-client collector over one database connection and the live host."""
+    """A prometheus-client collector over one database connection, the app's settings, its
+    copy logs and the live host."""
 
-    def __init__(self, conn: sqlite3.Connection, device_name: str, version: str,
-                 instance_dir: str):
-        self.conn, self.device_name, self.version = conn, device_name, version
-        self.instance_dir = instance_dir
+    def __init__(self, conn: sqlite3.Connection, config: Mapping[str, Any],
+                 copy_logs: CopyLogs, now: float):
+        self.conn, self.config, self.copy_logs, self.now = conn, config, copy_logs, now
 
-    def collect(self):
-        ident = system.identity(Host())
-        info = InfoMetricFamily("edge_webui", "Device and software identity")
-        info.add_metric([], {"device": self.device_name, "version": self.version,
-                             "kernel": ident.kernel, "os": ident.os_name,
-                             "boot_id": ident.boot_id or ""})
-        yield info
-        yield GaugeMetricFamily("edge_uptime_seconds", "Seconds since the device booted",
-                                value=ident.uptime_seconds or 0)
+    def collect(self) -> Iterator[Metric]:
+        yield from self._identity()
         yield from self._resources()
         yield from self._diagnostics()
         yield from self._jobs()
         yield from self._connectivity()
-        yield from self._sign_ins()
+        yield from self._power()
+        yield from self._uploads()
+        yield from self._certificate()
 
-    def _resources(self):
-        yield GaugeMetricFamily("edge_cpu_load1", "One-minute load average",
-                                value=psutil.getloadavg()[0])
+    def _identity(self) -> Iterator[Metric]:
+        ident = system.identity(Host())
+        info = InfoMetricFamily("edge_webui", "Device and software identity")
+        info.add_metric([], {"device": self.config["DEVICE_NAME"],
+                             "version": self.config["VERSION"], "kernel": ident.kernel,
+                             "os": ident.os_name, "boot_id": ident.boot_id or ""})
+        yield info
+        build = InfoMetricFamily("edge_webui_build", "The web UI's version and its Python")
+        build.add_metric([], {"version": self.config["VERSION"],
+                              "python": platform.python_version()})
+        yield build
+        yield gauge("edge_uptime_seconds", "Seconds since the device booted",
+                    ident.uptime_seconds or 0)
+
+    def _resources(self) -> Iterator[Metric]:
+        yield gauge("edge_cpu_load1", "One-minute load average", psutil.getloadavg()[0])
         memory = psutil.virtual_memory()
-        yield GaugeMetricFamily("edge_memory_available_bytes", "Memory available",
-                                value=memory.available)
-        yield GaugeMetricFamily("edge_memory_total_bytes", "Memory installed", value=memory.total)
-        disk = psutil.disk_usage(self.instance_dir)
-        yield GaugeMetricFamily("edge_instance_free_bytes",
-                                "Free space on the web UI's instance volume", value=disk.free)
+        yield gauge("edge_memory_available_bytes", "Memory available", memory.available)
+        yield gauge("edge_memory_total_bytes", "Memory installed", memory.total)
+        disk = psutil.disk_usage(self.config["INSTANCE"])
+        yield gauge("edge_instance_free_bytes", "Free space on the web UI's instance volume",
+                    disk.free)
+        yield gauge("edge_instance_size_bytes", "Size of the web UI's instance volume",
+                    disk.total)
 
-    def _diagnostics(self):
-        row = jobs.latest(self.conn, "diagnostics", state="succeeded")
-        counts = dict.fromkeys((status.value for status in Status), 0)
-        if row and row["result"]:
-            for result in json.loads(row["result"]).get("results", []):
-                if result.get("status") in counts:
-                    counts[result["status"]] += 1
-        family = GaugeMetricFamily("edge_diagnostics_results",
-                                   "Results of the latest diagnostic run by status",
-                                   labels=["status"])
-        for status, count in counts.items():
-            family.add_metric([status], count)
-        yield family
-        yield GaugeMetricFamily("edge_diagnostics_last_run_timestamp_seconds",
-                                "When the latest diagnostic run finished (0: never)",
-                                value=(row["finished_at"] if row else 0) or 0)
+    def _diagnostics(self) -> Iterator[Metric]:
+        latest = latest_results(self.conn)
+        status = GaugeMetricFamily(
+            "edge_diagnostic_test_status", "1 for the status of the test's latest result, 0 for "
+            "the others; tests that never ran have no samples", labels=["test", "status"])
+        last_run = GaugeMetricFamily(
+            "edge_diagnostic_test_last_run_timestamp_seconds",
+            "When the run holding the test's latest result finished (0: never ran)",
+            labels=["test"])
+        for test in diagnostics.catalogue():
+            result = latest.get(test.id)
+            last_run.add_metric([test.id], result.finished_at if result else 0)
+            if result is not None:
+                for value in Status:
+                    status.add_metric([test.id, value], 1 if value == result.status else 0)
+        yield status
+        yield last_run
+        worst = diagnostics.worst(result.status for result in latest.values())
+        yield gauge("edge_device_health", HEALTH_HELP,
+                    worst.severity if worst is not None else NO_RESULTS)
+        row = jobs.latest(self.conn, DIAGNOSTICS, state="succeeded")
+        yield gauge("edge_diagnostics_last_run_timestamp_seconds",
+                    "When the latest complete diagnostic run finished (0: never)",
+                    (row["finished_at"] if row else 0) or 0)
 
-    def _jobs(self):
+    def _jobs(self) -> Iterator[Metric]:
         family = GaugeMetricFamily("edge_jobs", "Background jobs by kind and state",
                                    labels=["kind", "state"])
         for (kind, state), count in jobs.counts(self.conn).items():
             family.add_metric([kind, state], count)
         yield family
 
-    def _connectivity(self):
-        current = current_mode(self.conn)
-        family = GaugeMetricFamily("edge_connectivity_mode", "1 for the current mode",
-                                   labels=["mode"])
-        for mode in MODES:
-            family.add_metric([mode], 1 if mode == current else 0)
-        yield family
+    def _connectivity(self) -> Iterator[Metric]:
+        state = mode_state(self.conn)
+        yield one_of("edge_connectivity_mode", "1 for the connectivity mode in force", "mode",
+                     MODES, state.mode)
+        yield gauge("edge_connectivity_mode_changed_timestamp_seconds",
+                    "When the connectivity mode was last changed (0: never, the default mode)",
+                    state.changed_at or 0)
 
-    def _sign_ins(self):
-        row = self.conn.execute(
-            "SELECT count(*) FROM audit WHERE action = 'sign_in' AND outcome != 'success' "
-            "AND at >= strftime('%s', 'now') - 86400").fetchone()
-        yield GaugeMetricFamily("edge_failed_sign_ins_24h", "Failed sign-ins in the last 24 h",
-                                value=row[0])
+    def _power(self) -> Iterator[Metric]:
+        pending = scheduled(self.conn)
+        yield one_of("edge_power_scheduled", "1 for the restart or shut down scheduled, if any",
+                     "action", ACTIONS, pending.action if pending else None)
+        yield gauge("edge_power_scheduled_timestamp_seconds",
+                    "When the scheduled restart or shut down is due (0: none scheduled)",
+                    pending.at if pending else 0)
+        reasons = restart_required(self.config.get("POWER_HOST_ROOT", "/"))
+        yield gauge("edge_restart_required", "1 when updates need a restart to take effect",
+                    1 if reasons else 0)
+        yield gauge("edge_restart_required_reasons",
+                    "How many reasons ask for a restart (updates, a newer kernel)", len(reasons))
+
+    def _uploads(self) -> Iterator[Metric]:
+        errors, uncounted = upload_errors(self.copy_logs, self.now)
+        family = GaugeMetricFamily(
+            "edge_copy_log_upload_errors", "Upload errors in upload and copy logs modified in "
+            "the last 24 h, by share and kind of log (logs not counted yet left out)",
+            labels=["share", "kind"])
+        waiting = GaugeMetricFamily(
+            "edge_copy_logs_uncounted", "Upload and copy logs of the last 24 h whose errors "
+            "are still being counted", labels=["share", "kind"])
+        for (share, kind), count in sorted(errors.items()):
+            family.add_metric([share, kind], count)
+            waiting.add_metric([share, kind], uncounted[share, kind])
+        yield family
+        yield waiting
+
+    def _certificate(self) -> Iterator[Metric]:
+        # Behind a TLS proxy the device's own certificate is not in use.
+        if not self.config["TLS"]:
+            return
+        _state, expires = instance.certificate_state(Path(self.config["TLS_CERT"]))
+        if expires is not None:
+            yield gauge("edge_tls_certificate_expiry_timestamp_seconds",
+                        "When the web UI's TLS certificate expires", expires.timestamp())

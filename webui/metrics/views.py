@@ -6,6 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from webui import db
+from webui.metrics import counters
 from webui.metrics.service import DeviceCollector
 
 bp = Blueprint("metrics", __name__)
@@ -17,7 +18,8 @@ def metrics():
     if current_user.via == "session" and not current_user.is_admin:
         abort(403, description="Metrics are for API tokens and administrators.")
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DeviceCollector(db.get_db(), current_app.config["DEVICE_NAME"],
-                                      current_app.config["VERSION"],
-                                      current_app.config["INSTANCE"]))
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    registry.register(DeviceCollector(db.get_db(), current_app.config,
+                                      current_app.extensions["copylogs"], db.now()))
+    registry.register(counters.of(current_app).registry)
+    # The type carries its own charset: given as the whole header, Flask adds none.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
