@@ -96,7 +96,7 @@ def named(root, tmp_path):
 
 
 def ids_by_path(client) -> dict[str, str]:
-    logs = client.get("/api/v1/copylogs").get_json()["logs"]
+    logs = client.get("/api/v1/copylogs").get_json()["items"]
     return {log["path"]: log["id"] for log in logs}
 
 
@@ -129,7 +129,7 @@ def test_every_page_works_for_a_hostile_name(client, auth, root, named, odd, rel
     api = client.get("/api/v1/copylogs")
     assert api.status_code == 200
     assert_safe(api)
-    row = next(log for log in json.loads(api.get_data().decode("utf-8"))["logs"]
+    row = next(log for log in json.loads(api.get_data().decode("utf-8"))["items"]
                if log["path"] == shown)
     assert row["error"] is None and re.fullmatch(r"[A-Za-z0-9_-]{16}", row["id"])
     if rel.startswith(b"sh\xff"):
@@ -144,7 +144,7 @@ def test_every_page_works_for_a_hostile_name(client, auth, root, named, odd, rel
     one = client.get(f"/api/v1/copylogs/{row['id']}")
     assert one.status_code == 200 and one.get_json()["path"] == shown
     entries = client.get(f"/api/v1/copylogs/{row['id']}/entries")
-    assert entries.status_code == 200 and entries.get_json()["entries"]
+    assert entries.status_code == 200 and entries.get_json()["items"]
     assert_safe(entries)
 
 

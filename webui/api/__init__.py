@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from webui.api import views
+    from webui.api import docs, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(docs.bp)

@@ -4,53 +4,60 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint
 
-from webui.copylogs import model, queries
+from webui.api.contract import Page, operation
+from webui.copylogs import model, queries, schemas
 from webui.copylogs.views import copy_logs, index_after, log_or_404
 
 bp = Blueprint("copylogs_api", __name__, url_prefix="/api/v1/copylogs")
 
+TAG = "copy logs"
+
 
 @bp.route("")
-def list_logs():
+@operation(TAG, Page[schemas.CopyLog], query=schemas.LogListQuery)
+def list_logs(query: schemas.LogListQuery):
     """List the copy logs under the configured roots.
 
-    Answers ``{"logs": [{id, root, share, kind, path, modified_at, size, status, entries, errors,
-    warnings, by_category, by_code, error, …}]}``; ``?sort=share|kind|time|errors`` and
-    ``&order=asc|desc`` (default: newest first). Counts are null until the log is indexed.
-    ``root``, ``share`` and ``path`` are the host's names as text: bytes that are not UTF-8 and
-    control or format characters are U+FFFD; ``id`` stays the way to reach the file.
+    Newest first unless `sort` and `order` say otherwise; logs whose errors are not counted
+    yet come last when sorted by errors. Counts are null until the log is indexed: asking for
+    the list queues the logs not indexed yet.
     """
-    sort, order = model.parse_sort(request.args)
-    logs = queries.list_logs(copy_logs(), sort, order)
-    return index_after(jsonify(logs=[copy_log.to_dict() for copy_log in logs]), logs)
+    logs = queries.list_logs(copy_logs(), query.sort, query.order or model.SORTS[query.sort])
+    index_after(logs)
+    return Page[schemas.CopyLog].sliced(query, [copy_log.to_dict() for copy_log in logs])
 
 
 @bp.route("/<log_id>")
+@operation(TAG, schemas.CopyLogSummary, errors=[404])
 def get_log(log_id: str):
     """One copy log with its summary by category and by code, and its index progress.
 
-    ``categories`` and ``codes`` give each count with its meaning and recommended action.
+    `categories` and `codes` give each count with its meaning and recommended action; 404
+    when no log has this id.
     """
     copy_log = log_or_404(log_id)
-    return index_after(jsonify(
-        **copy_log.to_dict(),
-        categories=[asdict(row) for row in queries.category_rows(copy_log)],
-        codes=[asdict(row) for row in queries.code_rows(copy_logs(), copy_log)],
-        index=queries.index_progress(copy_logs(), copy_log.id)), [copy_log], first=True)
+    summary = {**copy_log.to_dict(),
+               "categories": [asdict(row) for row in queries.category_rows(copy_log)],
+               "codes": [asdict(row) for row in queries.code_rows(copy_logs(), copy_log)],
+               "index": queries.index_progress(copy_logs(), copy_log.id)}
+    index_after([copy_log], first=True)
+    return summary
 
 
 @bp.route("/<log_id>/entries")
-def entries(log_id: str):
-    """One page of a copy log's entries, filtered.
+@operation(TAG, schemas.EntriesPage, query=schemas.EntriesQuery, errors=[404, 409])
+def entries(log_id: str, query: schemas.EntriesQuery):
+    """One page of a copy log's entries, filtered by category, code and path.
 
-    ``?page=`` (from 1), ``per_page=`` (10–500, default 100), ``category=``, ``code=`` (the
-    number, or the error name for per-share and copy-time logs), ``q=`` (path contains, at most
-    200 characters). Answers ``{total, page, per_page, entries: [{path, category, code,
-    code_name, message, type, …}], total_exact}``; 422 names a bad field, 409 a log that cannot
-    be read.
+    A page beyond the last is empty. 404 when no log has this id, 409 (`detail` says why)
+    when the log cannot be read.
     """
     copy_log = log_or_404(log_id)
-    page = queries.log_entries(copy_logs(), copy_log, request.args).checked()
-    return index_after(jsonify(page.to_dict()), [copy_log], first=True)
+    page = queries.log_entries(copy_logs(), copy_log, query.args(),
+                               refuse_past_end=False).checked()
+    index_after([copy_log], first=True)
+    return {"total": page.total, "page": page.page, "per_page": page.per_page,
+            "items": [entry.to_dict() for entry in page.entries],
+            "total_exact": page.total_exact}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.copylogs import CopyLog, CopyLogError, Page, reference
+from webui.limits import whole_number
 
 KIND_LABELS = {"upload": "Upload", "refresh": "Refresh", "copy_log": "Copy log",
                "validation": "Copy-time validation"}
@@ -22,16 +23,19 @@ KIND_TITLES = {"upload": "Upload error log", "refresh": "Refresh error log",
 STATUS_LABELS = {"succeeded": "Succeeded", "warnings": "Warnings", "failed": "Failed",
                  "unreadable": "Unreadable", "unknown": "Not known yet"}
 SORTS = {"share": "asc", "kind": "asc", "time": "desc", "errors": "desc"}
+ORDERS = ("asc", "desc")
 PER_PAGE = 100
 PER_PAGE_CHOICES = (10, 25, 50, 100, 250, 500)
 PER_PAGE_MIN, PER_PAGE_MAX = 10, 500
 MAX_PAGE = 10_000_000
 Q_MAX = 200
 CODE_MAX = 64
+CODE_RULE = "a number such as 2004 or an error name such as ERROR_UNABLE_TO_CONNECT"
 
 NONE = "(none)"  # the store's key for entries without a category or code
 
-_NUMERIC_CODE = re.compile(r"\d{1,10}")
+NUMERIC_CODE = r"[0-9]{1,10}"
+_NUMERIC_CODE = re.compile(NUMERIC_CODE)
 
 
 class InvalidFilter(ValueError):
@@ -131,7 +135,7 @@ def parse_sort(args: Mapping[str, str]) -> tuple[str, str]:
     if sort not in SORTS:
         raise InvalidFilter("sort", f"one of {', '.join(SORTS)}")
     order = args.get("order") or SORTS[sort]
-    if order not in ("asc", "desc"):
+    if order not in ORDERS:
         raise InvalidFilter("order", "asc or desc")
     return sort, order
 
@@ -158,24 +162,29 @@ def parse_query(args: Mapping[str, str], copy_log: CopyLog) -> EntryQuery:
     return EntryQuery(category, code, q, page, per_page)
 
 
+def code_names() -> list[str]:
+    """Every error name a code filter may use: the per-share codes' and the copy-time ones."""
+    return sorted({info["name"] for info in reference.codes().values()}
+                  | set(reference.symbolic_errors()))
+
+
 def _parse_code(code: str, log_format: str | None) -> str:
+    # A name the log's format does not use is a filter that matches nothing, not a mistake.
     if not code or _NUMERIC_CODE.fullmatch(code):
         return code
+    names = {name.casefold(): name for name in code_names()}
+    if len(code) <= CODE_MAX and code.casefold() in names:
+        return names[code.casefold()]
     if log_format == "copy_log":
         raise InvalidFilter("code", "a number, as in the log's ErrorCode (e.g. 409)")
-    names = {info["name"] for info in reference.codes().values()}
-    if log_format != "share":
-        names |= set(reference.symbolic_errors())
-    if len(code) > CODE_MAX or code.upper() not in names:
-        raise InvalidFilter("code", "a number such as 2004 or an error name such as "
-                                    "ERROR_UNABLE_TO_CONNECT")
-    return code.upper()
+    raise InvalidFilter("code", CODE_RULE)
 
 
 def _whole_number(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     text = (args.get(name) or "").strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = whole_number(text, low, high)
+    if number is None:
         raise InvalidFilter(name, f"a whole number from {low} to {high}")
-    return int(text)
+    return number

@@ -195,14 +195,20 @@ def totals_rows(copy_log: CopyLog) -> list[tuple[str, Any]]:
 # entries
 
 
-def log_entries(copy_logs: CopyLogs, copy_log: CopyLog, args: Mapping[str, str]) -> LogEntries:
+def log_entries(copy_logs: CopyLogs, copy_log: CopyLog, args: Mapping[str, str],
+                refuse_past_end: bool = True) -> LogEntries:
     """The page of entries a query string asks for; a refused filter or a log that cannot be
-    read is said in the answer (``error``, ``log.error``), not raised."""
+    read is said in the answer (``error``, ``log.error``), not raised.
+
+    A page beyond the last is a refused filter when ``refuse_past_end`` (the pages offer the
+    last one instead), an empty page otherwise (as every list of the API).
+    """
     entries = LogEntries(copy_log, EntryQuery())
     try:
         entries.query = parse_query(args, copy_log)
         if copy_log.error is None:
-            entries.page = _entries_page(copy_logs.store, copy_log, entries.query)
+            entries.page = _entries_page(copy_logs.store, copy_log, entries.query,
+                                         refuse_past_end)
     except InvalidFilter as exc:
         entries.error = exc
     except CopyLogError as exc:
@@ -210,12 +216,13 @@ def log_entries(copy_logs: CopyLogs, copy_log: CopyLog, args: Mapping[str, str])
     return entries
 
 
-def _entries_page(store: CopyLogStore, copy_log: CopyLog, query: EntryQuery) -> Page:
+def _entries_page(store: CopyLogStore, copy_log: CopyLog, query: EntryQuery,
+                  refuse_past_end: bool) -> Page:
     """One page of matching entries; raises :class:`InvalidFilter` for a page beyond the last
-    and :class:`CopyLogError` for a log that cannot be read."""
+    (when ``refuse_past_end``) and :class:`CopyLogError` for a log that cannot be read."""
     page = store.entries(copy_log.id, query.page, query.per_page, query.category or None,
                          query.code or None, query.q or None)
-    if query.page > 1 and not page.entries:
+    if refuse_past_end and query.page > 1 and not page.entries:
         raise InvalidFilter("page", f"beyond the last page ({last_page(page)})")
     return page
 

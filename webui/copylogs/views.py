@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    after_this_request,
     current_app,
     render_template,
     request,
@@ -34,14 +35,18 @@ def _labels():
             "timestamp": model.timestamp}
 
 
-def index_after(response: Response, logs: list[CopyLog], first: bool = False) -> Response:
-    """Queue the logs not counted yet once ``response`` has been sent, so that the page does not
-    share the processor with the indexer."""
+def index_after(logs: list[CopyLog], first: bool = False) -> None:
+    """Queue the logs not counted yet once this request's answer has been sent, so that the
+    page does not share the processor with the indexer."""
     ids = queries.unindexed(logs)
-    if ids:
-        indexer = copy_logs().indexer
+    if not ids:
+        return
+    indexer = copy_logs().indexer
+
+    @after_this_request
+    def _queue_when_sent(response: Response) -> Response:
         response.call_on_close(lambda: indexer.request(ids, first=first))
-    return response
+        return response
 
 
 def log_or_404(log_id: str) -> CopyLog:
@@ -58,10 +63,11 @@ def page():
     except InvalidFilter as exc:
         (sort, order), error = model.parse_sort({}), exc
     logs = queries.list_logs(copy_logs(), sort, order)
+    index_after(logs)
     body = render_template("copylogs/list.html", logs=logs, sort=sort, order=order,
                            sorts=model.SORTS, roots=queries.roots(copy_logs()), error=error,
                            unreadable_roots=queries.unreadable_roots(copy_logs()))
-    return index_after(Response(body, status=errors.status_of(error) if error else 200), logs)
+    return Response(body, status=errors.status_of(error) if error else 200)
 
 
 @bp.route("/<log_id>")
@@ -79,8 +85,8 @@ def log(log_id: str):
                        codes=queries.code_rows(copy_logs(), copy_log),
                        totals=queries.totals_rows(copy_log))
     status = errors.status_of(entries.error) if entries.error else 200
-    return index_after(htmx.render("copylogs/log.html", "copylogs/_entries.html", status,
-                                   **context), [copy_log], first=True)
+    index_after([copy_log], first=True)
+    return htmx.render("copylogs/log.html", "copylogs/_entries.html", status, **context)
 
 
 @bp.route("/<log_id>/indexing")
