@@ -128,9 +128,9 @@ def _conn_dir(app):
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"collectors": "system"}, "collectors"),
-    ({"collectors": ["system", "nonsense"]}, "collectors"),
+    ({"collectors": ["system", "nonsense"]}, "collectors.1"),
     ({"collectors": []}, "collectors"),
-    ({"collectors": [3]}, "collectors"),
+    ({"collectors": [3]}, "collectors.0"),
     ({"since_hours": 0}, "since_hours"),
     ({"since_hours": -6}, "since_hours"),
     ({"since_hours": "24"}, "since_hours"),
@@ -165,7 +165,7 @@ def test_short_free_space_refuses_with_figures(app, client, auth, monkeypatch):
     page = auth.post(PAGE + "packages", {"collectors": ["system"], "since_hours": "24"})
     assert page.status_code == 507
     assert "3.0 MiB free" in page.get_data(as_text=True)
-    assert client.get(API).get_json()["packages"] == []
+    assert client.get(API).get_json()["items"] == []
     assert ("support_package_create", "refused") in audit_actions(app)
 
 
@@ -203,7 +203,7 @@ def test_progress_is_shown_live_and_cancel_removes_the_partial(app, client, auth
             break
         time.sleep(0.05)
     assert package_files(app) == []
-    listed = client.get(API).get_json()["packages"]
+    listed = client.get(API).get_json()["items"]
     assert [(p["state"], p["filename"]) for p in listed] == [("cancelled", None)]
     assert client.get(PAGE + "packages", headers={"HX-Request": "true"}).status_code == 286
 
@@ -280,7 +280,7 @@ def test_only_the_newest_packages_are_kept(app, client, auth):
     auth.sign_in()
     new = make_package(auth, ["system"])
     assert not oldest.exists() and older.exists()
-    listed = [p["id"] for p in client.get(API).get_json()["packages"]]
+    listed = [p["id"] for p in client.get(API).get_json()["items"]]
     assert listed == [new["id"], "00000000000000a2"]
     assert client.get(f"{API}/00000000000000a1").status_code == 404
 
@@ -288,9 +288,11 @@ def test_only_the_newest_packages_are_kept(app, client, auth):
 def test_delete_removes_the_file_and_the_entry(app, client, auth):
     auth.sign_in()
     package = make_package(auth, ["system"])
-    assert auth.api("DELETE", f"{API}/{package['id']}").status_code == 204
+    deleted = auth.api("DELETE", f"{API}/{package['id']}")
+    assert deleted.status_code == 204 and deleted.data == b""
+    assert "Content-Type" not in deleted.headers
     assert package_files(app) == []
-    assert client.get(API).get_json()["packages"] == []
+    assert client.get(API).get_json()["items"] == []
     assert client.get(f"{API}/{package['id']}").status_code == 404
     assert ("support_package_delete", "success") in audit_actions(app)
 
@@ -448,3 +450,26 @@ def test_a_package_name_leading_outside_the_folder_is_not_served(app, client, au
     auth.sign_in()
     assert client.get(f"{API}/00000000000000b1").status_code == 404
     assert client.get(f"{API}/00000000000000b1/download").status_code == 404
+
+
+def test_a_bodiless_request_makes_the_default_package_on_the_page_of_packages(app, client, auth):
+    auth.sign_in()
+    started = auth.api("POST", API)
+    assert started.status_code == 202
+    assert started.headers["Location"].endswith(f"{API}/{started.get_json()['id']}")
+    package = finished(client, started.headers["Location"])
+    assert package["options"]["collectors"] == packages.DEFAULT_COLLECTORS
+    assert package["options"]["since_hours"] == packages.DEFAULT_WINDOW
+    listed = client.get(f"{API}?per_page=1&page=1").get_json()
+    assert listed["total"] == 1 and listed["per_page"] == 1
+    assert [p["id"] for p in listed["items"]] == [package["id"]]
+    assert client.get(f"{API}?page=2&per_page=1").get_json()["items"] == []
+    assert client.get(f"{API}?per_page=0").status_code == 422
+
+
+def test_cancel_reads_no_body(app, client, auth):
+    auth.sign_in()
+    package = make_package(auth, ["system"])
+    for body in (None, {"anything": True}):
+        response = auth.api("POST", f"{API}/{package['id']}/cancel", body)
+        assert response.status_code == 409 and response.mimetype == "application/problem+json"

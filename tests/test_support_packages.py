@@ -56,7 +56,7 @@ def test_packages_of_one_second_stay_downloadable_and_the_newest_are_kept(app, c
         assert package["state"] == "succeeded", package["error"]
         assert zip_of(client, f"{API}/{package['id']}/download").read("manifest.json")
         made.append(package["id"])
-    listed = [p["id"] for p in client.get(API).get_json()["packages"]]
+    listed = [p["id"] for p in client.get(API).get_json()["items"]]
     assert listed == made[::-1][:keep]
     assert len(package_files(app)) == keep
 
@@ -68,7 +68,7 @@ def test_packages_of_one_second_stay_downloadable_and_the_newest_are_kept(app, c
     assert package["state"] == "succeeded"
     bundle = zip_of(client, f"{TICKETS}/{ticket['id']}/download")
     assert package["filename"] in bundle.namelist()
-    listed = [p["id"] for p in client.get(API).get_json()["packages"]]
+    listed = [p["id"] for p in client.get(API).get_json()["items"]]
     assert listed == [package["id"], *made[::-1][:keep - 1]]
 
 
@@ -284,7 +284,7 @@ def test_short_space_is_507_even_when_the_refusal_cannot_be_audited(app, client,
     form = auth.post(PAGE + "ticket", {**VALID, "started_at": "2026-11-20T22:15",
                                        "package": "new"})
     assert form.status_code == 507 and "3.0 MiB free" in form.get_data(as_text=True)
-    assert client.get(TICKETS).get_json()["tickets"] == []
+    assert client.get(TICKETS).get_json()["items"] == []
     assert package_files(app) == []
 
 

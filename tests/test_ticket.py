@@ -7,7 +7,9 @@ import hashlib
 import http.server
 import io
 import json
+import re
 import ssl
+import sys
 import threading
 import time
 import zipfile
@@ -45,7 +47,8 @@ def set_mode(app, mode: str) -> None:
     ({"started_at": "last tuesday"}, "started_at"),
     ({"started_at": ""}, "started_at"),
     ({"started_at": 1700000000}, "started_at"),
-    ({"started_at": "2999-01-01T00:00:00Z"}, "started_at"),
+    ({"started_at": "2026-11-20T22:15"}, "started_at"),
+    ({"started_at": "2026-02-30T22:15:00Z"}, "started_at"),
     ({"description": ""}, "description"),
     ({"description": "x" * 10_001}, "description"),
     ({"contact_name": ""}, "contact_name"),
@@ -56,7 +59,6 @@ def set_mode(app, mode: str) -> None:
     ({"phone": "", "contact_method": "phone"}, "phone"),
     ({"contact_method": "pigeon"}, "contact_method"),
     ({"package_id": "not-an-id"}, "package_id"),
-    ({"package_id": "0123456789abcdef"}, "package_id"),
     ({"package_id": 42}, "package_id"),
 ])
 def test_each_bad_field_is_refused_by_name(app, auth, change, field):
@@ -66,7 +68,30 @@ def test_each_bad_field_is_refused_by_name(app, auth, change, field):
     problem = response.get_json()
     assert [e["field"] for e in problem["errors"]] == [field]
     assert field in problem["detail"]
-    assert auth.client.get(API).get_json()["tickets"] == []
+    assert auth.client.get(API).get_json()["items"] == []
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"started_at": "2999-01-01T00:00:00Z"}, "started_at"),
+    ({"started_at": "9999-12-31T23:00:00-05:00"}, "started_at"),
+    ({"package_id": "0123456789abcdef"}, "package_id"),
+])
+def test_what_the_device_does_not_hold_is_a_conflict(app, auth, change, field):
+    auth.sign_in()
+    response = auth.api("POST", API, {**VALID, **change})
+    assert response.status_code == 409
+    assert [e["field"] for e in response.get_json()["errors"]] == [field]
+    assert auth.client.get(API).get_json()["items"] == []
+
+
+def test_a_start_before_the_calendar_in_utc_is_kept_as_its_first_moment(app, auth):
+    auth.sign_in()
+    package = make_package(auth, ["system"])
+    response = auth.api("POST", API, {**VALID, "started_at": "0001-01-01T00:00:00+05:00",
+                                      "package_id": package["id"]})
+    assert response.status_code == 201
+    started = dt.datetime.fromisoformat(response.get_json()["started_at"])
+    assert started == dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def test_limits_and_optional_fields_are_accepted():
@@ -120,7 +145,7 @@ def test_ticket_with_a_chosen_package_bundles_everything(app, client, auth):
                 archive.read("SHA256SUMS").decode().splitlines())
     for name in ("ticket.json", "diagnostic-run.json", package["filename"]):
         assert sums[name] == hashlib.sha256(archive.read(name)).hexdigest()
-    actions = [r["action"] for r in client.get("/api/v1/audit").get_json()["entries"]]
+    actions = [r["action"] for r in client.get("/api/v1/audit").get_json()["items"]]
     assert "support_ticket_create" in actions and "support_ticket_download" in actions
 
 
@@ -183,7 +208,7 @@ def test_ticket_form_shows_each_problem(app, client, auth):
     assert "Summary is required." in page
     assert "E-mail must be an e-mail address" in page
     assert "Start time must not be in the future." in page
-    assert client.get(API).get_json()["tickets"] == []
+    assert client.get(API).get_json()["items"] == []
 
 
 def test_viewer_cannot_reach_tickets(app, client, auth):
@@ -289,7 +314,7 @@ def test_upload_sends_the_bundle_over_tls(app, client, auth, endpoint):
     assert headers["X-Support-Ticket"] == ticket["id"]
     assert headers["Content-Type"] == "application/zip"
     assert headers["Content-Disposition"] == content_disposition(ticket["bundle"]["filename"])
-    entries = client.get("/api/v1/audit").get_json()["entries"]
+    entries = client.get("/api/v1/audit").get_json()["items"]
     assert any(e["action"] == "support_ticket_upload" and e["outcome"] == "success"
                for e in entries)
 
@@ -435,7 +460,7 @@ def test_no_udev_means_no_drives(monkeypatch):
 def test_bundle_is_copied_to_the_usb_drive_with_a_checksum(app, client, auth, drives):
     auth.sign_in()
     ticket = file_ticket(auth)
-    listed = client.get("/api/v1/support/usb-drives").get_json()["drives"]
+    listed = client.get("/api/v1/support/usb-drives").get_json()["items"]
     assert [d["device"] for d in listed] == ["/dev/mmcblk0p1", "/dev/sdb1"]
     page = client.get(f"{PAGE}tickets/{ticket['id']}").get_data(as_text=True)
     assert "SUPPORT KEY (/dev/sdb1)" in page
@@ -463,13 +488,14 @@ def test_bundle_is_copied_to_the_usb_drive_with_a_checksum(app, client, auth, dr
     assert (drives["card"] / name).read_bytes() == _bundle_bytes(app, ticket)
 
 
-@pytest.mark.parametrize("mount_point", ["fixed", "/", "../card", None])
-def test_copy_only_goes_to_a_listed_drive(app, auth, drives, mount_point):
+@pytest.mark.parametrize(("mount_point", "status"), [
+    ("fixed", 409), ("/", 409), ("../card", 409), (None, 422)])
+def test_copy_only_goes_to_a_listed_drive(app, auth, drives, mount_point, status):
     auth.sign_in()
     ticket = file_ticket(auth)
     target = str(drives[mount_point]) if mount_point in drives else mount_point
     response = auth.api("POST", f"{API}/{ticket['id']}/usb", {"mount_point": target})
-    assert response.status_code == 422
+    assert response.status_code == status
     assert response.get_json()["errors"][0]["field"] == "mount_point"
     assert list(drives["fixed"].iterdir()) == []
 
@@ -538,7 +564,7 @@ def test_form_refuses_a_package_deleted_meanwhile(app, client, auth):
                                            "package": package["id"]})
     assert response.status_code == 422
     assert "Choose a support package from the list." in response.get_data(as_text=True)
-    assert client.get(API).get_json()["tickets"] == []
+    assert client.get(API).get_json()["items"] == []
 
 
 def test_half_written_bundles_are_removed_at_start_up(app):
@@ -548,3 +574,31 @@ def test_half_written_bundles_are_removed_at_start_up(app):
     leftover.write_bytes(b"PK")
     make_app(app.config["INSTANCE"]).extensions["jobs"].shutdown()
     assert not leftover.exists()
+
+
+def test_the_space_the_rules_name_is_what_strip_removes():
+    # The API's patterns and the form's stripping must mean the same white space.
+    every = (chr(code) for code in range(sys.maxunicode + 1))
+    spaces = "".join(char for char in every if char.isspace())
+    assert re.fullmatch(f"[{tickets.SPACE}]+", spaces)
+    assert re.fullmatch(f"[{tickets.SPACE}]*", "x\u200b") is None
+    for value in ("\x1f", "\u3000 ", "\x85"):
+        assert tickets.check({**VALID, "summary": value})[1] == {"summary": "is required"}
+
+
+def test_tickets_page_newest_first(app, auth):
+    auth.sign_in()
+    package = make_package(auth, ["system"])
+    first = file_ticket(auth, package_id=package["id"])
+    second = file_ticket(auth, package_id=package["id"])
+    listed = auth.client.get(f"{API}?per_page=1").get_json()
+    assert listed["total"] == 2 and [t["id"] for t in listed["items"]] == [second["id"]]
+    assert [t["id"] for t in auth.client.get(f"{API}?per_page=1&page=2").get_json()["items"]] \
+        == [first["id"]]
+
+
+def test_a_bad_choice_is_refused_naming_the_field(app, auth):
+    auth.sign_in()
+    response = auth.api("POST", API, {**VALID, "severity": "urgent", "phone": 5})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.get_json()["errors"]} == {"severity", "phone"}

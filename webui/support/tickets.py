@@ -60,8 +60,17 @@ NAME_MAX = 100
 EMAIL_MAX = 254
 PHONE_MAX = 32
 CLOCK_SKEW = dt.timedelta(minutes=5)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-_PHONE = re.compile(r"^\+?[0-9 ()-]+$")
+STATES = ("waiting", "ready", "failed", "removed")
+# Exactly what str.strip() removes, spelt out: regex engines disagree on what \s means.
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Text that is not only white space: what a required field needs.
+NOT_BLANK = f"[^{SPACE}]"
+# The e-mail and phone rules hold for the value as sent: white space around it is dropped.
+EMAIL_PATTERN = f"^[{SPACE}]*[^@{SPACE}]+@[^@{SPACE}]+\\.[^@.{SPACE}]+[{SPACE}]*$"
+PHONE_PATTERN = f"^[{SPACE}]*(?:\\+?[0-9 ()-]*[0-9()-])?[{SPACE}]*$"
+IN_FUTURE = "must not be in the future"
+_EMAIL = re.compile(EMAIL_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 def check(values: Mapping[str, Any],
@@ -129,11 +138,16 @@ def _started_at(value: Any, now: dt.datetime) -> dt.datetime | str:
         moment = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         return "must be a date and time like 2026-11-26T08:30"
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    moment = moment.astimezone(dt.UTC)
+    try:
+        # Without an offset it is the device's local time.
+        moment = (moment if moment.tzinfo else moment.astimezone()).astimezone(dt.UTC)
+    except OverflowError:
+        # Beyond the calendar's ends in UTC: the last hours of 9999 or before the year 1.
+        if moment.year == dt.MAXYEAR:
+            return IN_FUTURE
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
     if moment > now + CLOCK_SKEW:
-        return "must not be in the future"
+        return IN_FUTURE
     return moment
 
 
@@ -256,11 +270,17 @@ def get(conn: sqlite3.Connection, directory: Path, ticket_id: str) -> Ticket | N
                                usb_copy=latest_job(conn, USB_KIND, ticket_id))
 
 
-def recent(conn: sqlite3.Connection, directory: Path, limit: int = 20) -> list[Ticket]:
-    """The newest tickets first."""
-    rows = conn.execute("SELECT * FROM support_tickets ORDER BY created_at DESC LIMIT ?",
-                        (limit,)).fetchall()
+def recent(conn: sqlite3.Connection, directory: Path, limit: int = 20,
+           offset: int = 0) -> list[Ticket]:
+    """The newest tickets first, from ``offset`` on."""
+    rows = conn.execute("SELECT * FROM support_tickets ORDER BY created_at DESC, rowid DESC "
+                        "LIMIT ? OFFSET ?", (limit, offset)).fetchall()
     return [_ticket(conn, row, directory) for row in rows]
+
+
+def count(conn: sqlite3.Connection) -> int:
+    """How many tickets were filed."""
+    return conn.execute("SELECT COUNT(*) FROM support_tickets").fetchone()[0]
 
 
 def latest_job(conn: sqlite3.Connection, kind: str, ticket_id: str) -> TicketJob | None:
