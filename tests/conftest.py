@@ -53,7 +53,7 @@ def _note_undocumented_status(response):
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     declared = getattr(view, "operation", None)
     if declared is not None and response.status_code not in declared.statuses(
-            getattr(view, "is_public", False)):
+            request.method, getattr(view, "is_public", False)):
         UNDOCUMENTED.append(f"{request.method} {request.path} answered {response.status_code}")
     return response
 

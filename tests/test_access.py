@@ -39,7 +39,7 @@ CHANGE_ROUTES = _rules(STATE_CHANGING)
                          ids=lambda v: str(v))
 def test_signed_out_is_sent_to_sign_in(client, endpoint, method, url):
     response = client.open(url, method=method)
-    if url.startswith("/api/") or url == "/metrics":
+    if url.startswith("/api/v1/") or url == "/metrics":
         assert response.status_code == 401
         assert response.mimetype == "application/problem+json"
     elif method == "GET":

@@ -12,8 +12,10 @@ SWAGGER_UI = "/static/vendor/swagger-ui-5.35.0"
 
 
 def test_the_reference_needs_sign_in(client):
+    # A page for people: the browser is sent to sign in, not answered with a problem document.
     response = client.get("/api/docs")
-    assert response.status_code in (302, 401)
+    assert response.status_code in (302, 303)
+    assert "/sign-in" in response.headers["Location"]
     assert "swagger-ui" not in response.get_data(as_text=True)
 
 

@@ -23,6 +23,7 @@ JSON = "application/json"
 # Statuses any signed-in operation can answer: no or a bad credential, a role or a
 # connectivity mode that refuses it, the database busy or read-only.
 SIGNED_IN_ERRORS = (401, 403, 503)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # What a JSON body adds: malformed (400, a missing CSRF header too), too large, not JSON,
 # against the rules, and no room to store what it asks for.
 BODY_ERRORS = (400, 413, 415, 422, 507)
@@ -135,14 +136,16 @@ class Operation:
     def success(self) -> int:
         return min(self.answers)
 
-    def statuses(self, public: bool) -> set[int]:
+    def statuses(self, method: str, public: bool) -> set[int]:
         """Every status the operation can answer, successes and errors."""
-        return set(self.answers) | set(self.error_statuses(public))
+        return set(self.answers) | set(self.error_statuses(method, public))
 
-    def error_statuses(self, public: bool) -> list[int]:
+    def error_statuses(self, method: str, public: bool) -> list[int]:
         statuses = set(self.errors)
         if not public:
             statuses.update(SIGNED_IN_ERRORS)
+            if method not in SAFE_METHODS:
+                statuses.add(400)  # a session caller without the CSRF header
         if self.body is not None:
             statuses.update(BODY_ERRORS)
         if self.query is not None:

@@ -14,7 +14,7 @@ from flask import Flask
 from pydantic.json_schema import GenerateJsonSchema
 from werkzeug.routing import Rule
 
-from webui.api.contract import Operation
+from webui.api.contract import SAFE_METHODS, Operation
 from webui.limits import MAX_ROW_NUMBER
 
 PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
@@ -23,7 +23,6 @@ PATH_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_NUMBER
 # Werkzeug's default converter: one non-empty path segment.
 SEGMENT = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
 REF = "#/components/schemas/{model}"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 TAGS = {
     "device": "Identity, hardware and live usage of the device.",
@@ -184,7 +183,7 @@ def _operation(rule: Rule, method: str, view, schemas: dict, refs: dict) -> dict
     described["responses"] = {
         **{str(status): _answer(answer, refs) for status, answer in declared.answers.items()},
         **{str(status): {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
-           for status in declared.error_statuses(public)}}
+           for status in declared.error_statuses(method, public)}}
     return described
 
 
