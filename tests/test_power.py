@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,17 +148,22 @@ def test_api_shape(client, auth):
     response = auth.api("POST", "/api/v1/power",
                         {"action": "restart", "delay_minutes": 15, "message": "Patch day"})
     assert response.status_code == 202
+    assert response.headers["Location"] == "/api/v1/power"
     body = response.get_json()
     scheduled = body["scheduled"]
     assert body["backend"] == "dry-run" and body["restart_required"] == []
-    assert {k: scheduled[k] for k in ("action", "message", "requested_by")} == {
-        "action": "restart", "message": "Patch day", "requested_by": "admin"}
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", scheduled["at"])
+    assert {k: scheduled[k] for k in ("action", "message", "requested_by", "state")} == {
+        "action": "restart", "message": "Patch day", "requested_by": "admin",
+        "state": "scheduled"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|\+00:00)", scheduled["at"])
     assert body["request"] == scheduled
     assert client.get("/api/v1/power").get_json()["scheduled"] == scheduled
 
     cancelled = auth.api("DELETE", "/api/v1/power")
-    assert cancelled.status_code == 200 and cancelled.get_json()["scheduled"] is None
+    assert cancelled.status_code == 204 and cancelled.get_data() == b""
+    assert "Content-Type" not in cancelled.headers
+    state = client.get("/api/v1/power").get_json()
+    assert state["scheduled"] is None and state["last_request"]["state"] == "cancelled"
     again = auth.api("DELETE", "/api/v1/power")
     assert again.status_code == 404 and again.mimetype == "application/problem+json"
 
@@ -173,12 +179,38 @@ def test_api_shape(client, auth):
     ({"action": "restart", "message": "x" * 201}, "message"),
     ({"action": "restart", "message": "two\nlines"}, "message"),
     ({"action": "restart", "message": 42}, "message"),
+    ({"action": "restart", "message": "zero\u200bwidth"}, "message"),
+    ({"action": "restart", "message": "private \ue000 use"}, "message"),
+    ({"action": "restart", "delay_minutes": 5.5}, "delay_minutes"),
+    ({"action": "restart", "delay": 5}, "delay"),
 ])
 def test_api_validation_names_the_field(client, auth, body, field):
     auth.sign_in()
     response = auth.api("POST", "/api/v1/power", body)
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == field
+
+
+def test_api_takes_a_message_in_any_script(client, auth):
+    auth.sign_in()
+    message = "Redémarrage à 22 h — 再起動します 🎉"
+    response = auth.api("POST", "/api/v1/power", {"action": "restart", "delay_minutes": 60,
+                                                  "message": message})
+    assert response.status_code == 202 and response.get_json()["request"]["message"] == message
+
+
+def test_the_documented_message_pattern_allows_exactly_what_a_request_may_say(client, auth):
+    auth.sign_in_viewer()
+    document = client.get("/api/v1/openapi.json").get_json()
+    message = document["components"]["schemas"]["PowerRequest"]["properties"]["message"]
+    text = next(branch for branch in message["anyOf"]
+                if branch.get("type") == "string")
+    assert text["maxLength"] == service.MESSAGE_MAX
+    pattern = re.compile(text["pattern"])
+    wrong = [code for code in range(sys.maxunicode + 1)
+             if (pattern.fullmatch(chr(code)) is None)
+             == (service.message_problem(chr(code)) is None)]
+    assert wrong == []
 
 
 @pytest.mark.parametrize(("query", "message"), [
@@ -252,7 +284,7 @@ def test_systemd_delayed_with_message_and_cancel(app, client, auth, fake_bin):
     assert auth.post("/power/cancel").status_code == 303
     assert auth.api("POST", "/api/v1/power", {"action": "shutdown", "delay_minutes": 60}
                     ).status_code == 202
-    assert auth.api("DELETE", "/api/v1/power").status_code == 200
+    assert auth.api("DELETE", "/api/v1/power").status_code == 204
     assert commands(log) == [["shutdown", "-r", "+5", "--", "Back in ten minutes"],
                              ["shutdown", "-c"],
                              ["shutdown", "-h", "+60"],

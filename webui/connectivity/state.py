@@ -38,6 +38,8 @@ WAIT_STEP = 0.05
 CHANGES_KEPT = 20
 IN_PROGRESS = ("Another connectivity mode change is still running its hooks; "
                "try again when it has finished.")
+# What a change shows as: waiting or running, then its outcome (see ChangeJob.state).
+CHANGE_STATES = (*jobs.ACTIVE_STATES, "changed", "unchanged", "rolled_back", "refused", "failed")
 
 
 class ModeChangeError(Exception):
@@ -288,10 +290,13 @@ class ChangeJob:
         return None
 
     def to_dict(self) -> dict:
-        """The API shape: the change's state and, once the hooks ran, every run."""
+        """The API shape: the change's state and, once the hooks ran, every run (until then
+        no modes and no runs)."""
         body = {"id": self.id, "state": self.state, "requested": self.requested,
                 "requested_by": self.requested_by, "requested_at": iso(self.requested_at),
-                "finished_at": iso(self.finished_at), "detail": self.detail}
+                "finished_at": iso(self.finished_at), "detail": self.detail,
+                "previous": None, "mode": None, "failed_hook": None, "hooks": [],
+                "rollback_hooks": []}
         if self.change is not None:
             body.update(self.change.to_dict())
         return body

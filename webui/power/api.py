@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, url_for
 
 from webui import db
 from webui.access import admin_required, current_actor
-from webui.api.helpers import FieldError, json_body
+from webui.api.contract import Answer, Reply, operation
 from webui.errors import problem, status_of
-from webui.power import service
+from webui.power import schemas, service
 from webui.power.backends import PowerError
 from webui.power.views import configured_backend, overview
 
@@ -29,54 +29,41 @@ def _state() -> dict:
 
 
 @bp.route("")
+@operation("power", schemas.PowerState)
 def get_power():
-    """Power state: backend, the scheduled action, restart-required reasons.
-
-    Answers `{backend, scheduled: null | {action, at, message, requested_by, …},
-    restart_required: [reason…], last_request}`; times are ISO 8601 UTC.
-    """
-    return jsonify(_state())
+    """Power state: the backend, the scheduled action, why a restart is due."""
+    return _state()
 
 
 @bp.route("", methods=["POST"])
 @admin_required
-def request_power():
-    """Restart or shut down now or later (administrators).
+@operation("power", {202: Answer(schemas.PowerRequested, "Carried out or scheduled.",
+                                 headers=("Location",))},
+           body=schemas.PowerRequest, errors=[409, 502],
+           example={"action": "restart", "delay_minutes": 15, "message": "Patch day"})
+def request_power(body: schemas.PowerRequest):
+    """Restart or shut down, now or in some minutes.
 
-    Takes `{action: "restart" | "shutdown", delay_minutes: 0 | 1 | 5 | 15 | 30 | 60,
-    message}` (message optional, at most 200 characters). 202 with the power state and the
-    accepted `request`; 409 while another action is scheduled; 502 when the backend fails.
+    Answers the power state with the accepted `request`; `Location` is the power state. 409
+    while another action is scheduled; 502 when the backend fails.
     """
-    body = json_body()
-    action = body.get("action")
-    if not isinstance(action, str) or action not in service.ACTIONS:
-        raise FieldError("action", f"one of {', '.join(service.ACTIONS)}")
-    delay = body.get("delay_minutes", 0)
-    if isinstance(delay, bool) or not isinstance(delay, int) or delay not in service.DELAYS:
-        raise FieldError("delay_minutes", f"one of {', '.join(map(str, service.DELAYS))}")
-    message = body.get("message") or ""
-    if not isinstance(message, str):
-        raise FieldError("message", "text, or null")
-    message = message.strip()
-    rule = service.message_problem(message)
-    if rule:
-        raise FieldError("message", rule)
     try:
-        recorded = service.request(db.get_db(), configured_backend(), action, delay, message,
+        recorded = service.request(db.get_db(), configured_backend(), body.action,
+                                   body.delay_minutes, (body.message or "").strip(),
                                    current_actor())
     except PowerError as exc:
         return _backend_failed(exc)
-    response = jsonify(request=recorded.to_dict(), **_state())
-    response.status_code = 202
-    return response
+    return Reply({"request": recorded.to_dict(), **_state()}, 202,
+                 location=url_for("power_api.get_power"))
 
 
 @bp.route("", methods=["DELETE"])
 @admin_required
+@operation("power", {204: Answer(description="Cancelled.")}, errors=[404, 502])
 def cancel_power():
-    """Cancel the scheduled restart or shut down (administrators); 404 when none is."""
+    """Cancel the scheduled restart or shut down; 404 when none is."""
     try:
         service.cancel(db.get_db(), configured_backend(), current_actor())
     except PowerError as exc:
         return _backend_failed(exc)
-    return jsonify(_state())
+    return Reply(None, 204)

@@ -24,6 +24,8 @@ ACTIONS = ("restart", "shutdown")
 ACTION_LABELS = {"restart": "Restart", "shutdown": "Shut down"}
 DELAYS = (0, 1, 5, 15, 30, 60)
 MESSAGE_MAX = 200
+# What a request shows as: still to happen, cancelled, or carried out (simulated on dry-run).
+STATES = ("scheduled", "cancelled", "simulated", "issued")
 SETTING_KEY = "power_action"
 
 # One worker process serves the UI (SPEC §1.5): a thread lock keeps check-and-schedule whole.
@@ -87,9 +89,14 @@ def message_problem(message: str) -> str | None:
     """Why a message to logged-in users is not acceptable, or None."""
     if len(message) > MESSAGE_MAX:
         return f"at most {MESSAGE_MAX} characters"
-    if any(unicodedata.category(ch).startswith("C") for ch in message):
+    if not all(map(message_character_ok, message)):
         return "one line of text without control characters"
     return None
+
+
+def message_character_ok(character: str) -> bool:
+    """May a message hold it: not a control, format, private-use or unassigned character."""
+    return not unicodedata.category(character).startswith("C")
 
 
 def last_action(conn: sqlite3.Connection) -> PowerAction | None:

@@ -178,9 +178,14 @@ def get_run(conn: sqlite3.Connection, run_id: str) -> Run | None:
     return Run.from_row(row) if row is not None else None
 
 
-def list_runs(conn: sqlite3.Connection, limit: int = 20) -> list[Run]:
-    """The most recent runs, newest first."""
-    return [Run.from_row(row) for row in jobs.list_jobs(conn, KIND, limit)]
+def list_runs(conn: sqlite3.Connection, limit: int = 20, offset: int = 0) -> list[Run]:
+    """The most recent runs, newest first, skipping the newest ``offset``."""
+    return [Run.from_row(row) for row in jobs.list_jobs(conn, KIND, limit, offset)]
+
+
+def count_runs(conn: sqlite3.Connection) -> int:
+    """How many runs the history holds, whatever their state."""
+    return sum(n for (kind, _state), n in jobs.counts(conn).items() if kind == KIND)
 
 
 def latest_run(conn: sqlite3.Connection) -> Run | None:
