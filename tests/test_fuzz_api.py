@@ -32,6 +32,7 @@ PHASES = "examples,coverage,fuzzing"
 # Fully disconnected, the device refuses every token: the mode changes run last, alone.
 LOCK_OUT = ["connectivity_api.put_mode.put"]
 REVOKE = "api.revoke_token.delete"
+DOCUMENT = "api.openapi_document.get"
 
 
 @pytest.fixture(scope="module")
@@ -115,19 +116,23 @@ def server_tracebacks(server) -> list[str]:
             for line in log.read_text(errors="replace").splitlines() if "Traceback" in line]
 
 
+@pytest.mark.timeout(900)
 def test_every_operation_answers_as_documented(server):
     token = admin_token(server, "fuzz")
     admin_token(server, "throwaway")
     revoke_only(server, token, "throwaway")
     run, junit = schemathesis(server, token, "schemathesis-api", LOCK_OUT, include=False)
-    operations = list(junit.iter("testcase"))
-    assert len(operations) == len(operation_ids(server, token)) - len(LOCK_OUT), run.stdout[-2000:]
+    operations = {case.get("name") for case in junit.iter("testcase")}
+    # Schemathesis leaves out the operation that serves the document it reads.
+    assert len(operations) == len(operation_ids(server, token) - {DOCUMENT}) - len(LOCK_OUT), (
+        run.stdout[-2000:])
     assert failures(junit) == []
     assert run.returncode == 0, run.stdout[-3000:]
     assert cases(run) > 10 * len(operations), run.stdout[-2000:]
     assert server_tracebacks(server) == []
 
 
+@pytest.mark.timeout(300)
 def test_changing_mode_answers_as_documented(server):
     token = admin_token(server, "mode changes")
     run, junit = schemathesis(server, token, "schemathesis-mode", LOCK_OUT, include=True)
