@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from webui.api.contract import Out, Paging, Strict
+from webui.dashboard.usage import Sample
 from webui.formats import iso
 
 ROLE = Literal["administrator", "viewer"]
@@ -117,19 +118,11 @@ class Hardware(Out):
     temperature_sensors: list[TemperatureSensor]
 
 
-class UsageSample(Out):
-    at: float = Field(description="Seconds since the epoch.")
-    cpu_percent: float
-    memory_percent: float
-    disk_read_bps: float
-    disk_write_bps: float
-    net_rx_bps: float
-    net_tx_bps: float
-
-
 class Usage(Out):
-    latest: UsageSample | None
-    history: list[UsageSample] = Field(description="The last ten minutes, oldest first.")
+    """Samples as the sampler keeps them: ``at`` in seconds since the epoch, rates per second."""
+
+    latest: Sample | None
+    history: list[Sample] = Field(description="The last ten minutes, oldest first.")
 
 
 # Tokens
