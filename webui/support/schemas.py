@@ -142,7 +142,8 @@ class NewTicket(Strict):
     started_at: StartedAt
     description: str = _text(tickets.DESCRIPTION_MAX)
     contact_name: str = _text(tickets.NAME_MAX)
-    email: str = Field(max_length=tickets.EMAIL_MAX, pattern=tickets.EMAIL_PATTERN)
+    email: str = Field(max_length=tickets.EMAIL_MAX, pattern=tickets.EMAIL_PATTERN,
+                       json_schema_extra={"format": "email"})
     contact_method: CONTACT_METHOD
     phone: str | None = Field(None, max_length=tickets.PHONE_MAX, pattern=tickets.PHONE_PATTERN,
                               validate_default=True,
