@@ -154,27 +154,36 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME = {s.name: s for s in SETTINGS}
 
 
+# Where each setting's value came from, as the values' ``SOURCES`` entry tells it.
+DEFAULT, CONFIG_FILE, ENVIRONMENT, START_UP = ("default", "config file", "environment",
+                                              "start-up option")
+SOURCES = "SETTING_SOURCES"
+
+
 def load(overrides: dict[str, Any] | None = None,
          environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Resolve every setting; raise ConfigError naming the first bad one."""
+    """Resolve every setting; raise ConfigError naming the first bad one.
+
+    ``values[SOURCES]`` maps each setting's name to where its value came from.
+    """
     environ = os.environ if environ is None else environ
     raw: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    sources = dict.fromkeys(raw, DEFAULT)
     for key, value in environ.items():
         if key.startswith(PREFIX):
             name = key[len(PREFIX):]
             if name not in BY_NAME:
                 raise ConfigError(f"{key}: unknown setting")
-            raw[name] = value
+            raw[name], sources[name] = value, ENVIRONMENT
     for key, value in (overrides or {}).items():
         name = key.removeprefix(PREFIX).upper()
         if name in BY_NAME:
-            raw[name] = value
+            raw[name], sources[name] = value, START_UP
     config_file = raw["CONFIG"] or str(Path(_path(raw["INSTANCE"])) / "config.toml")
     file_values = _read_file(config_file, explicit=bool(raw["CONFIG"]))
     for name, value in file_values.items():
-        if PREFIX + name not in environ and name not in {k.removeprefix(PREFIX).upper()
-                                                         for k in (overrides or {})}:
-            raw[name] = value
+        if sources[name] == DEFAULT:
+            raw[name], sources[name] = value, CONFIG_FILE
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         try:
@@ -190,6 +199,7 @@ def load(overrides: dict[str, Any] | None = None,
     for key, value in (overrides or {}).items():
         if key.removeprefix(PREFIX).upper() not in BY_NAME:
             values[key] = value
+    values[SOURCES] = sources
     return values
 
 

@@ -37,6 +37,9 @@ NONE = "(none)"  # the store's key for entries without a category or code
 NUMERIC_CODE = r"[0-9]{1,10}"
 _NUMERIC_CODE = re.compile(NUMERIC_CODE)
 
+# Copy logs write dates in the device's local time, naming no zone: read them in this device's.
+LOG_DATE = "%m/%d/%Y %H:%M:%S"
+
 
 class InvalidFilter(ValueError):
     """A query-string value the page or API refuses: ``field`` and the ``rule`` it broke."""
@@ -44,6 +47,16 @@ class InvalidFilter(ValueError):
     def __init__(self, field: str, rule: str):
         super().__init__(f"{field}: {rule}")
         self.field, self.rule = field, rule
+
+
+class PageBeyondLast(InvalidFilter):
+    """A page number past the last page of entries: there are ``pages`` (or, while the log is
+    still being indexed, at least that many: ``exact`` is False)."""
+
+    def __init__(self, pages: int, exact: bool = True):
+        last = "the last page" if exact else "the last page found so far"
+        super().__init__("page", f"at most {pages}, {last}")
+        self.pages, self.exact = pages, exact
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,15 @@ class CodeRow:
     action: str | None
     category: str | None = None
 
+    @property
+    def number(self) -> str | None:
+        """The numeric code: the code itself, or the number the reference gives a copy-time
+        error's name; None for an error known only by its name."""
+        if self.code.isdigit():
+            return self.code
+        info = reference.code_info(self.code)
+        return str(info["code"]) if info and isinstance(info["code"], int) else None
+
 
 @dataclass
 class CategoryRow:
@@ -127,6 +149,16 @@ def timestamp(iso: str | None) -> float | None:
         return dt.datetime.fromisoformat(iso).timestamp() if iso else None
     except ValueError:
         return None
+
+
+def log_date(text: str | None) -> float | None:
+    """Seconds since the epoch of a date as the logs write it (``11/20/2026 08:01:02``), read in
+    the device's time zone; None when absent or unreadable."""
+    try:
+        written = dt.datetime.strptime((text or "").strip(), LOG_DATE)
+    except ValueError:
+        return None
+    return written.astimezone().timestamp()
 
 
 def parse_sort(args: Mapping[str, str]) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from webui.copylogs.model import (
     EntryQuery,
     InvalidFilter,
     LogEntries,
+    PageBeyondLast,
     parse_query,
     timestamp,
 )
@@ -218,12 +219,12 @@ def log_entries(copy_logs: CopyLogs, copy_log: CopyLog, args: Mapping[str, str],
 
 def _entries_page(store: CopyLogStore, copy_log: CopyLog, query: EntryQuery,
                   refuse_past_end: bool) -> Page:
-    """One page of matching entries; raises :class:`InvalidFilter` for a page beyond the last
+    """One page of matching entries; raises :class:`PageBeyondLast` for a page beyond the last
     (when ``refuse_past_end``) and :class:`CopyLogError` for a log that cannot be read."""
     page = store.entries(copy_log.id, query.page, query.per_page, query.category or None,
                          query.code or None, query.q or None)
     if refuse_past_end and query.page > 1 and not page.entries:
-        raise InvalidFilter("page", f"beyond the last page ({last_page(page)})")
+        raise PageBeyondLast(last_page(page), page.total_exact)
     return page
 
 
@@ -236,11 +237,12 @@ def last_page(page: Page) -> int:
 
 
 def upload_errors_last_day(copy_logs: CopyLogs, now: float) -> dict[str, Any]:
-    """Upload errors in upload and copy logs modified in the last 24 h.
+    """Upload errors counted in the upload and copy logs modified in the last 24 h.
 
-    A log not counted yet contributes the errors its summary element declares; ``uncounted``
-    says how many logs declared none and are still being counted (they are queued for
-    indexing). Kept for ``CARD_SECONDS`` so that the overview stays cheap.
+    The figure is always the indexer's count of error entries, never the number a log's summary
+    element declares: a log not counted yet adds nothing and is queued for indexing, and
+    ``uncounted`` says how many such logs leave the figure partial. Kept for ``CARD_SECONDS``
+    so that the overview stays cheap.
     """
     with copy_logs.lock:
         if copy_logs.card is not None and now - copy_logs.card[0] < CARD_SECONDS:
@@ -254,14 +256,10 @@ def upload_errors_last_day(copy_logs: CopyLogs, now: float) -> dict[str, Any]:
         logs += 1
         if copy_log.error:
             unreadable += 1
-        elif copy_log.errors is not None:
-            errors += copy_log.errors
+        elif copy_log.errors is None:
+            uncounted.append(copy_log.id)
         else:
-            declared = copy_log.totals.get("errors", copy_log.totals.get("files_errored"))
-            if isinstance(declared, int):
-                errors += declared
-            else:
-                uncounted.append(copy_log.id)
+            errors += copy_log.errors
     copy_logs.indexer.request(uncounted)
     card = {"configured": bool(roots(copy_logs)), "errors": errors, "logs": logs,
             "uncounted": len(uncounted), "unreadable": unreadable}

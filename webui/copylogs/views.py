@@ -32,7 +32,7 @@ def copy_logs() -> queries.CopyLogs:
 def _labels():
     return {"kind_labels": model.KIND_LABELS, "kind_titles": model.KIND_TITLES,
             "status_labels": model.STATUS_LABELS, "none_key": model.NONE,
-            "timestamp": model.timestamp}
+            "timestamp": model.timestamp, "log_date": model.log_date}
 
 
 def index_after(logs: list[CopyLog], first: bool = False) -> None:
@@ -56,18 +56,28 @@ def log_or_404(log_id: str) -> CopyLog:
 
 @bp.route("/")
 def page():
-    """Every copy log, sortable by share, kind, time and errors."""
+    """Every copy log, sortable by share, kind, time and errors; for htmx, the table alone,
+    polled until every count is known."""
     try:
         sort, order = model.parse_sort(request.args)
         error = None
     except InvalidFilter as exc:
         (sort, order), error = model.parse_sort({}), exc
     logs = queries.list_logs(copy_logs(), sort, order)
+    counting = bool(queries.unindexed(logs))
+    context = {"logs": logs, "sort": sort, "order": order, "sorts": model.SORTS,
+               "counting": counting}
+    if htmx.is_htmx():
+        body = render_template("copylogs/_list.html", **context)
+        response = Response(body) if counting else htmx.stop_polling(body)
+    else:
+        body = render_template("copylogs/list.html", roots=queries.roots(copy_logs()),
+                               error=error, unreadable_roots=queries.unreadable_roots(copy_logs()),
+                               **context)
+        response = Response(body, status=errors.status_of(error) if error else 200)
+    response.headers["Vary"] = "HX-Request"
     index_after(logs)
-    body = render_template("copylogs/list.html", logs=logs, sort=sort, order=order,
-                           sorts=model.SORTS, roots=queries.roots(copy_logs()), error=error,
-                           unreadable_roots=queries.unreadable_roots(copy_logs()))
-    return Response(body, status=errors.status_of(error) if error else 200)
+    return response
 
 
 @bp.route("/<log_id>")
