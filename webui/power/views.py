@@ -32,7 +32,7 @@ def overview() -> dict:
 
 def _page(status: int = 200, form: PowerForm | None = None, error: str | None = None):
     return render_template("power/page.html", power=overview(), form=form or PowerForm(),
-                           error=error), status
+                           error=error, now=db.now()), status
 
 
 @bp.route("/")
