@@ -5,6 +5,7 @@ pages rather than browser dialogs, and a live countdown to a scheduled restart."
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
@@ -49,17 +50,28 @@ def device(live_server, browser):
     return live_server
 
 
-def new_page(browser, width: int):
+@contextmanager
+def phone_or_laptop(browser, width: int, signed_in_at=None, clipboard: bool = True):
+    """A page at ``width`` px, signed in as admin at ``signed_in_at`` (a served device) unless
+    None; without ``clipboard`` it is a browser offering none, as on plain HTTP."""
     context = browser.new_context(ignore_https_errors=True,
                                   viewport={"width": width, "height": 900})
     context.set_default_timeout(15000)
-    return context, context.new_page()
+    if not clipboard:
+        context.add_init_script("Object.defineProperty(navigator, 'clipboard', "
+                                "{value: undefined})")
+    try:
+        page = context.new_page()
+        if signed_in_at is not None:
+            sign_in(page, signed_in_at)
+        yield page
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_no_action_page_is_wider_than_the_screen(device, browser, width):
-    context, page = new_page(browser, width)
-    try:
+    with phone_or_laptop(browser, width) as page:
         page.goto(device.url + "/sign-in")
         assert page.evaluate(OVERFLOW) <= 0, f"sign-in at {width} px"
         sign_in(page, device)
@@ -70,37 +82,26 @@ def test_no_action_page_is_wider_than_the_screen(device, browser, width):
             page.goto(device.url + path)
             assert page.evaluate(OVERFLOW) <= 0, f"{name} at {width} px"
             screenshot(page, f"actions-{name}-{width}")
-    finally:
-        context.close()
 
 
 def test_a_new_token_is_copied_with_its_button_and_gone_after_a_reload(device, browser):
-    context, page = new_page(browser, 390)
-    context.grant_permissions(["clipboard-write"], origin=device.url)
-    try:
-        sign_in(page, device)
+    with phone_or_laptop(browser, 390, device) as page:
+        page.context.grant_permissions(["clipboard-write"], origin=device.url)
         page.goto(device.url + PAGES["users"])
         page.get_by_label("Name", exact=True).fill("e2e-copy")
         page.get_by_role("button", name="Create token").click()
         page.wait_for_url(device.url + "/users/")
-        secret = page.locator("code.secret")
-        token = secret.inner_text()
+        token = page.locator("code.secret").inner_text()
         page.get_by_role("button", name="Copy the token").click()
         expect(page.locator("[data-copy-status]")).to_have_text("Copied.")
         screenshot(page, "actions-token-shown")
         page.reload()
         expect(page.locator("code.secret")).to_have_count(0)
         assert token not in page.content()
-    finally:
-        context.close()
 
 
 def test_without_a_clipboard_the_secret_is_selected_instead(device, browser):
-    context, page = new_page(browser, 390)
-    # What a browser on plain HTTP offers: no navigator.clipboard.
-    context.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
-    try:
-        sign_in(page, device)
+    with phone_or_laptop(browser, 390, device, clipboard=False) as page:
         page.goto(device.url + PAGES["users"])
         page.get_by_label("User name").fill("e2e-operator")
         page.get_by_role("button", name="Add user").click()
@@ -108,31 +109,23 @@ def test_without_a_clipboard_the_secret_is_selected_instead(device, browser):
         page.get_by_role("button", name="Copy the one-time password").click()
         expect(page.locator("[data-copy-status]")).to_contain_text("Selected")
         assert page.evaluate("window.getSelection().toString()").strip() == password
-    finally:
-        context.close()
 
 
 def test_revoking_a_token_confirms_on_a_page_not_a_browser_dialog(device, browser):
-    context, page = new_page(browser, 1366)
     dialogs = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    try:
-        sign_in(page, device)
+    with phone_or_laptop(browser, 1366, device) as page:
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(device.url + PAGES["users"])
         page.get_by_role("link", name="Revoke… e2e-monitor").click()
         expect(page.get_by_role("heading", name="Revoke the token e2e-monitor?")).to_be_visible()
         page.get_by_role("button", name="Revoke token").click()
         page.wait_for_url(device.url + "/users/")
         expect(page.get_by_text("Token revoked.")).to_be_visible()
-        assert dialogs == []
-    finally:
-        context.close()
+    assert dialogs == []
 
 
 def test_select_all_turns_into_clear_all(device, browser):
-    context, page = new_page(browser, 390)
-    try:
-        sign_in(page, device)
+    with phone_or_laptop(browser, 390, device) as page:
         page.goto(device.url + PAGES["diagnostics"])
         boxes = page.locator("#test-list input[type=checkbox]")
         page.get_by_role("button", name="Select all").click()
@@ -144,18 +137,12 @@ def test_select_all_turns_into_clear_all(device, browser):
         for i in range(boxes.count()):
             boxes.nth(i).check()
         expect(page.get_by_role("button", name="Clear all")).to_be_visible()
-    finally:
-        context.close()
 
 
 def test_the_scheduled_restart_counts_down(device, browser):
-    context, page = new_page(browser, 390)
-    try:
-        sign_in(page, device)
+    with phone_or_laptop(browser, 390, device) as page:
         page.goto(device.url + PAGES["power"])
         counter = page.locator("[data-countdown]")
         first = counter.inner_text()
         assert re.fullmatch(r"in \d+ (min \d+ s|h \d+ min)", first), first
         expect(counter).not_to_have_text(first)
-    finally:
-        context.close()

@@ -3,13 +3,10 @@ Diagnostics, Support, Power, Connectivity, Users and the audit log."""
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
-import time
 from html.parser import HTMLParser
 
-from webui import audit, db
+from webui import audit, db, jobs
 from webui.auth import users
 from webui.connectivity import state
 from webui.troubleshooting import service as diagnostics
@@ -51,16 +48,11 @@ def result(test_id: str, status: str, details: dict | None = None) -> dict:
 
 
 def finished_run(app, results: list[dict]) -> str:
-    """A finished diagnostic run row with these results."""
-    run_id = secrets.token_hex(8)
-    now = time.time()
+    """A finished diagnostic run with these results, as the console records one."""
     with app.app_context():
-        db.get_db().execute(
-            "INSERT INTO jobs(id, kind, state, progress, params, result, created_by, created_at, "
-            "started_at, finished_at) VALUES (?, ?, 'succeeded', 1, ?, ?, 'admin', ?, ?, ?)",
-            (run_id, diagnostics.KIND, json.dumps({"tests": [r["id"] for r in results]}),
-             json.dumps({"results": results}), now - 5, now - 5, now))
-    return run_id
+        return jobs.record_done(db.get_db(), diagnostics.KIND,
+                                {"tests": [r["id"] for r in results]}, {"results": results},
+                                "admin")
 
 
 # --- Users and tokens -----------------------------------------------------------------------

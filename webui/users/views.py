@@ -92,14 +92,23 @@ def set_role(user_id: int):
     return _back()
 
 
-@bp.route("/<int:user_id>/reset/confirm")
+# What asking before a change of an account says: question, consequence, endpoint, button.
+ACCOUNT_CHANGES = {
+    "reset": ("Reset the password of {name}?", "{name} gets a one-time password, shown once on "
+              "the next page, and is signed out everywhere.", "users.reset_password",
+              "Reset password"),
+    "delete": ("Remove the user {name}?", "{name} can no longer sign in, and their sessions end. "
+               "The audit log keeps what they did.", "users.delete", "Remove user"),
+}
+
+
+@bp.route("/<int:user_id>/<any(reset, delete):change>/confirm")
 @admin_required
-def confirm_reset_password(user_id: int):
+def confirm_account_change(user_id: int, change: str):
     name = _account(user_id)["username"]
-    return _confirm(f"Reset the password of {name}?",
-                    f"{name} gets a one-time password, shown once on the next page, and is "
-                    "signed out everywhere.",
-                    url_for("users.reset_password", user_id=user_id), "Reset password")
+    question, consequence, endpoint, button = ACCOUNT_CHANGES[change]
+    return _confirm(question.format(name=name), consequence.format(name=name),
+                    url_for(endpoint, user_id=user_id), button, danger=change == "delete")
 
 
 @bp.route("/<int:user_id>/reset", methods=["POST"])
@@ -108,16 +117,6 @@ def reset_password(user_id: int):
     account = _account(user_id)
     password = service.reset_password(db.get_db(), current_actor(), account)
     return _show_once(one_time={"username": account["username"], "password": password})
-
-
-@bp.route("/<int:user_id>/delete/confirm")
-@admin_required
-def confirm_delete(user_id: int):
-    name = _account(user_id)["username"]
-    return _confirm(f"Remove the user {name}?",
-                    f"{name} can no longer sign in, and their sessions end. The audit log keeps "
-                    "what they did.",
-                    url_for("users.delete", user_id=user_id), "Remove user", danger=True)
 
 
 @bp.route("/<int:user_id>/delete", methods=["POST"])
