@@ -102,11 +102,12 @@ ACCOUNT_CHANGES = {
 }
 
 
-@bp.route("/<int:user_id>/<any(reset, delete):change>/confirm")
+@bp.route("/<int:user_id>/<change>/confirm")
 @admin_required
 def confirm_account_change(user_id: int, change: str):
+    asked = found_or_404(ACCOUNT_CHANGES.get(change), "No such change of an account.")
     name = _account(user_id)["username"]
-    question, consequence, endpoint, button = ACCOUNT_CHANGES[change]
+    question, consequence, endpoint, button = asked
     return _confirm(question.format(name=name), consequence.format(name=name),
                     url_for(endpoint, user_id=user_id), button, danger=change == "delete")
 
