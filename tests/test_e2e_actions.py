@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 from playwright.sync_api import expect
 
-from e2e_support import screenshot, sign_in
+from e2e_support import screenshot, serious_accessibility_violations, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +81,8 @@ def test_no_action_page_is_wider_than_the_screen(device, browser, width):
         for name, path in pages.items():
             page.goto(device.url + path)
             assert page.evaluate(OVERFLOW) <= 0, f"{name} at {width} px"
+            if width in (390, 1366):
+                assert serious_accessibility_violations(page) == [], f"{name} at {width} px"
             screenshot(page, f"actions-{name}-{width}")
 
 
