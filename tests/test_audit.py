@@ -26,9 +26,10 @@ def test_audit_page_filters_and_csv_export(app, client, auth):
         audit.record(conn, audit.Actor("bob"), "connectivity_change", "fully_disconnected",
                      detail="=cmd|' /C calc'!A0")
     auth.sign_in_viewer()
-    page = client.get("/audit?user=alice").get_data(as_text=True)
+    # Action names may break between their words (<wbr>); a reader sees them whole.
+    page = client.get("/audit?user=alice").get_data(as_text=True).replace("<wbr>", "")
     assert "target-4" in page and "connectivity_change" not in page
-    page = client.get("/audit?action=connect").get_data(as_text=True)
+    page = client.get("/audit?action=connect").get_data(as_text=True).replace("<wbr>", "")
     assert "connectivity_change" in page and "power_request" not in page
     export = client.get("/audit.csv?user=bob")
     assert export.mimetype == "text/csv"

@@ -20,6 +20,8 @@ from webui.htmx import STOP_POLLING
 from conftest import POLL_ATTEMPTS, POLL_INTERVAL, finished
 
 MODES = policy.MODES
+# The page asks before cutting off tokens and metrics; these posts answer its question.
+CONFIRMED_DISCONNECT = {"mode": "fully_disconnected", "confirmed": "yes"}
 
 
 def audit_rows(app, columns: str, where: str) -> list[tuple]:
@@ -231,7 +233,7 @@ def test_a_change_while_another_runs_is_409(app, auth):
     try:
         auth.sign_in()
         response = auth.api("PUT", "/api/v1/connectivity", {"mode": "fully_disconnected"})
-        page = auth.post("/connectivity/", {"mode": "fully_disconnected"})
+        page = auth.post("/connectivity/", CONFIRMED_DISCONNECT)
     finally:
         os.close(lock)
     assert response.status_code == 409 and "still running" in response.get_json()["detail"]
@@ -271,12 +273,12 @@ def test_viewers_see_the_mode_but_cannot_change_it(client, auth):
     assert "Only administrators can change" in page and 'name="mode"' not in page
     assert auth.api("PUT", "/api/v1/connectivity", {"mode": "fully_disconnected"}
                     ).status_code == 403
-    assert auth.post("/connectivity/", {"mode": "fully_disconnected"}).status_code == 403
+    assert auth.post("/connectivity/", CONFIRMED_DISCONNECT).status_code == 403
 
 
 def test_change_from_the_page_is_audited_and_shown_in_the_banner(app, client, auth):
     auth.sign_in()
-    response = auth.post("/connectivity/", {"mode": "fully_disconnected"})
+    response = auth.post("/connectivity/", CONFIRMED_DISCONNECT)
     assert response.status_code == 303
     page = client.get("/audit").get_data(as_text=True)
     assert "Connectivity: Fully disconnected." in page
@@ -344,7 +346,7 @@ def test_an_unwritable_mode_file_is_a_clear_error_and_nothing_changes(app, clien
     assert "could not be written" in response.get_json()["detail"]
     assert lines(log) == []
     assert client.get("/api/v1/connectivity").get_json()["mode"] == "fully_connected"
-    page = auth.post("/connectivity/", {"mode": "fully_disconnected"})
+    page = auth.post("/connectivity/", CONFIRMED_DISCONNECT)
     assert page.status_code == 503 and "could not be written" in page.get_data(as_text=True)
 
 
@@ -416,7 +418,7 @@ def test_a_slow_failing_hook_shows_the_rollback_on_the_page_once_it_ends(app, cl
         """))
     auth.sign_in()
 
-    response = auth.post("/connectivity/", {"mode": "fully_disconnected"})
+    response = auth.post("/connectivity/", CONFIRMED_DISCONNECT)
 
     assert response.status_code == 303
     assert "done fully_disconnected" not in lines(log)
@@ -453,7 +455,7 @@ def test_an_unknown_change_is_404(client, auth):
 def test_only_the_newest_changes_are_kept(app, client, auth, monkeypatch):
     monkeypatch.setattr(state, "CHANGES_KEPT", 2)
     auth.sign_in()
-    first = auth.post("/connectivity/", {"mode": "fully_disconnected"})
+    first = auth.post("/connectivity/", CONFIRMED_DISCONNECT)
     assert first.status_code == 303
     with app.app_context():
         first_id = state.latest_change(db.get_db()).id

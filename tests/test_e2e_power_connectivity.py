@@ -74,6 +74,8 @@ def test_fully_disconnected_refuses_tokens_and_switching_back_allows_them(
     screenshot(page, "connectivity")
     page.get_by_label("Fully disconnected").check()
     page.get_by_role("button", name="Change mode").click()
+    expect(page.get_by_text("Remote management (API tokens, metrics scraping)")).to_be_visible()
+    page.get_by_role("button", name="Switch to fully disconnected").click()
     page.wait_for_url(server.url + "/connectivity/")
     expect(page.get_by_text("Connectivity mode: Fully disconnected.")).to_be_visible()
 

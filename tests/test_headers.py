@@ -20,6 +20,8 @@ def test_every_answer_denies_browser_features_and_cross_origin_reads(client, pat
     response = client.get(path)
     allowed = features(response)
     assert all(allowed[name] == "()" for name in DENIED_FEATURES)
+    # The copy buttons of one-time secrets are the only use: the UI's own pages, nothing else.
+    assert allowed.pop("clipboard-write") == "(self)"
     assert set(allowed.values()) == {"()"}
     assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
 

@@ -104,7 +104,10 @@ def device(tmp_path_factory):
             users.create(db.get_db(), "viewer", VIEWER_PASSWORD, "viewer", must_change=False)
         auth = AuthActions(app.test_client())
         auth.sign_in()
-        assert auth.api("POST", "/api/v1/tokens", {"name": "monitor"}).status_code == 201
+        token = auth.api("POST", "/api/v1/tokens", {"name": "monitor"})
+        assert token.status_code == 201
+        with app.app_context():
+            viewer_id = users.by_name(db.get_db(), "viewer")["id"]
         package = make_package(auth)
         ticket = file_ticket(auth)
         assert auth.api("POST", "/api/v1/power", {"action": "restart", "delay_minutes": 60}
@@ -115,7 +118,9 @@ def device(tmp_path_factory):
                  and not rule.rule.endswith(".csv")]
         pages += [f"/troubleshooting/support/tickets/{ticket['id']}",
                   "/power/confirm?action=restart&delay_minutes=0&message=",
-                  "/power/confirm?action=shutdown&delay_minutes=60&message=bye"]
+                  "/power/confirm?action=shutdown&delay_minutes=60&message=bye",
+                  f"/users/{viewer_id}/reset/confirm", f"/users/{viewer_id}/delete/confirm",
+                  f"/users/tokens/{token.get_json()['id']}/revoke/confirm"]
         forms = discover(app, auth.client, pages)
         forms.update(discover(app, app.test_client(), ["/sign-in"]))
         with app.test_request_context():

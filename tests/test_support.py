@@ -114,7 +114,8 @@ def test_form_creates_a_package_and_the_list_shows_it(app, client, auth):
     package = finished(client, f"{API}/{newest}")
     assert package["options"]["since_hours"] == 6
     page = client.get(PAGE).get_data(as_text=True)
-    assert package["filename"] in page and "Succeeded" in page
+    assert package["filename"] in page
+    assert '<span class="badge job-finished">Finished</span>' in page
     fragment = client.get(PAGE + "packages", headers={"HX-Request": "true"})
     assert fragment.status_code == 286
     response, data = download(client, f"{PAGE}packages/{package['id']}/download")

@@ -433,9 +433,9 @@ def test_history_lists_runs_with_who_counts_and_state(client, auth, app):
     page = client.get(PAGE).get_data(as_text=True)
     history = page[page.index('id="history-heading"'):]
     assert history.index(second) < history.index(first)
-    assert '<span class="badge status-warning">Warning</span> 1' in history
+    assert '<span class="badge status-warning">1 warning, 1 healthy</span>' in history
     assert '<span class="badge status-interrupted">Interrupted</span>' in history
-    assert "<td>admin</td>" in history
+    assert '<td data-label="Started by">admin</td>' in history
 
 
 # --- interrupted runs ------------------------------------------------------------------------
@@ -539,10 +539,11 @@ def test_details_read_plainly(client, auth, app):
     html = client.get(f"{PAGE}/runs/{run_id}").get_data(as_text=True)
     for shown in ("<dt>online</dt><dd>0, 1</dd>", "<dt>offline</dt><dd>none</dd>",
                   "<dt>thermal</dt><dd>none</dd>", "<dt>writable</dt><dd>no</dd>",
-                  "<dt>free bytes</dt><dd>7</dd>", "<dt>mount</dt><dd>/data</dd>",
+                  "<dt>free bytes</dt><dd>7 B</dd>", "<dt>mount</dt><dd>/data</dd>",
                   "<dt>error</dt><dd>—</dd>"):
         assert shown in html
-    assert '<dt>interfaces</dt><dd><pre>[\n  {\n    "name": "eth0"\n  }\n]</pre></dd>' in html
+    interfaces = html[html.index("<dt>interfaces</dt>"):html.index("<dt>writable</dt>")]
+    assert "<dt>name</dt><dd>eth0</dd>" in interfaces and "<pre>" not in interfaces
 
 
 def test_history_keeps_only_the_newest_runs(client, auth, app, probes, monkeypatch):

@@ -16,7 +16,8 @@ def _one_time(html: str) -> str:
 
 def test_admin_adds_a_viewer_who_must_change_password(app, client, auth):
     auth.sign_in()
-    response = auth.post("/users/", {"username": "operator", "role": "viewer"})
+    response = auth.post("/users/", {"username": "operator", "role": "viewer"},
+                         follow_redirects=True)
     assert response.status_code == 200
     password = _one_time(response.get_data(as_text=True))
     other = app.test_client()
@@ -69,7 +70,7 @@ def test_reset_password_ends_sessions_and_shows_one_time_password(app, client, a
     auth.sign_in()
     with app.app_context():
         viewer_id = users.by_name(db.get_db(), "viewer")["id"]
-    response = auth.post(f"/users/{viewer_id}/reset")
+    response = auth.post(f"/users/{viewer_id}/reset", follow_redirects=True)
     assert _one_time(response.get_data(as_text=True))
     assert viewer_client.get("/").status_code == 303
 

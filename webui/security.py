@@ -91,9 +91,10 @@ def _gate():
     return None
 
 
-# Every browser feature the UI does not use is denied to it and to anything it might embed.
-PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
-    "accelerometer", "autoplay", "camera", "clipboard-read", "clipboard-write",
+# Every browser feature the UI does not use is denied to it and to anything it might embed;
+# writing to the clipboard is its own pages' only (the copy buttons of one-time secrets).
+PERMISSIONS_POLICY = "clipboard-write=(self), " + ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "autoplay", "camera", "clipboard-read",
     "display-capture", "encrypted-media", "fullscreen", "gamepad", "geolocation", "gyroscope",
     "hid", "identity-credentials-get", "idle-detection", "local-fonts", "magnetometer",
     "microphone", "midi", "otp-credentials", "payment", "picture-in-picture",

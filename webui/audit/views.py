@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
@@ -13,6 +14,17 @@ bp = Blueprint("audit", __name__)
 PER_PAGE = 100
 
 
+def detail_facts(detail: str | None) -> dict | str | None:
+    """An entry's detail as facts when it was recorded as a JSON object, else its text."""
+    if not detail:
+        return None
+    try:
+        parsed = json.loads(detail)
+    except ValueError:
+        return detail
+    return parsed if isinstance(parsed, dict) and parsed else detail
+
+
 @bp.route("/audit")
 def page():
     filters, errors = service.filters_from(request.args)
@@ -22,7 +34,8 @@ def page():
                                 offset=(page_number - 1) * PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template("audit/page.html", rows=rows, total=total, page=page_number,
-                           pages=pages, args=request.args, errors=errors), 400 if errors else 200
+                           pages=pages, args=request.args, errors=errors,
+                           detail_facts=detail_facts), 400 if errors else 200
 
 
 @bp.route("/audit.csv")
@@ -30,7 +43,7 @@ def export():
     filters, errors = service.filters_from(request.args)
     if errors:
         return render_template("audit/page.html", rows=[], total=0, page=1, pages=1,
-                               args=request.args, errors=errors), 400
+                               args=request.args, errors=errors, detail_facts=detail_facts), 400
     rows = service.export(db.get_db(), current_actor(), filters, dict(request.args.items()))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return Response(stream_with_context(service.csv_rows(rows)), mimetype="text/csv",

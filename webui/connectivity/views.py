@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from webui import db, htmx, jobs
 from webui.access import admin_required, bearer_token, current_actor, is_api
@@ -38,6 +38,15 @@ def page():
     return _page(job=latest if latest is not None and latest.active else None)
 
 
+# Modes that cut off the ways in besides this UI are confirmed first, naming what stops.
+CONFIRMED_MODES = frozenset({"fully_disconnected"})
+
+
+def _what_stops(current: str, requested: str) -> list[str]:
+    return [policy.CAPABILITY_LABELS[c] for c in policy.CAPABILITIES
+            if policy.allows(c, current) and not policy.allows(c, requested)]
+
+
 @bp.route("/", methods=["POST"])
 @admin_required
 def change_mode():
@@ -45,6 +54,12 @@ def change_mode():
     if not form.validate_on_submit():
         return _page(422, form=form)
     conn = db.get_db()
+    current = state.current_mode(conn)
+    stops = _what_stops(current, form.mode.data)
+    if (form.mode.data in CONFIRMED_MODES and stops
+            and request.form.get("confirmed") != "yes"):
+        return render_template("connectivity/confirm.html", form=form, stops=stops,
+                               label=policy.LABELS[form.mode.data])
     try:
         job_id = state.start_change(conn, jobs.runner(), form.mode.data, current_actor(),
                                     state.HookSettings.from_config(current_app.config))

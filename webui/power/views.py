@@ -32,7 +32,7 @@ def overview() -> dict:
 
 def _page(status: int = 200, form: PowerForm | None = None, error: str | None = None):
     return render_template("power/page.html", power=overview(), form=form or PowerForm(),
-                           error=error), status
+                           error=error, now=db.now()), status
 
 
 @bp.route("/")
@@ -66,7 +66,8 @@ def submit():
         return _page(status_of(exc), form=form, error=str(exc))
     if recorded.immediate:
         return redirect(url_for("power.restarting", action=recorded.action), code=303)
-    flash(f"{recorded.label} scheduled for {service.clock_time(recorded.at)}.", "success")
+    # When it happens is shown below, in the device's time with a countdown.
+    flash(f"The {recorded.label.lower()} is scheduled.", "success")
     return redirect(url_for("power.page"), code=303)
 
 

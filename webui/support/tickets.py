@@ -102,7 +102,10 @@ def check(values: Mapping[str, Any],
     def choice(field: str, choices: Mapping[str, str]) -> None:
         value = values.get(field)
         if not isinstance(value, str) or value not in choices:
-            problems[field] = f"must be one of {', '.join(choices)}"
+            # Labels as people read them; the value sent, where the label does not show it.
+            problems[field] = "must be one of " + "; ".join(
+                label if label.lower().startswith(value.lower()) else f"{label} ({value})"
+                for value, label in choices.items())
         else:
             clean[field] = value
 

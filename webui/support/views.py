@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+import zipfile
+from collections import Counter
 from pathlib import Path
 
 from flask import (
@@ -18,7 +21,7 @@ from flask import (
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from diagnostics.collect import InsufficientSpace
+from diagnostics.collect import InsufficientSpace, read_manifest
 from webui import db, jobs
 from webui.access import admin_required, current_actor
 from webui.connectivity.policy import allows
@@ -28,6 +31,7 @@ from webui.errors import found_or_404, status_of
 from webui.htmx import STOP_POLLING, is_htmx, redirect_to, render
 from webui.support import packages, tickets, upload, usb
 from webui.support.forms import PackageForm, TicketForm, UploadForm, UsbForm
+from webui.templating import file_size
 
 bp = Blueprint("support", __name__, url_prefix="/troubleshooting/support")
 
@@ -59,19 +63,51 @@ def ticket_or_404(ticket_id: str) -> tickets.Ticket:
                         "No such support ticket.")
 
 
+# What became of the items a package tried to take, worst first; the rest are counted as taken.
+ITEM_OUTCOMES = ("failed", "timed_out", "absent", "skipped", "collected")
+
+
+def item_outcomes(package: packages.Package) -> dict[str, int] | None:
+    """How many items of a finished package were collected, failed, timed out…, or None when
+    its manifest cannot be read."""
+    try:
+        manifest = read_manifest(package.path)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    found = Counter(item.get("status", "collected") for collector in manifest["collectors"]
+                    for item in collector.get("items", []))
+    return {status: found[status] for status in ITEM_OUTCOMES if found[status]}
+
+
+def package_seconds(found: list[packages.Package]) -> float | None:
+    """The median time the listed finished packages took from request to file, or None."""
+    taken = [p.finished_at - p.created_at for p in found if p.ready and p.finished_at]
+    return statistics.median(taken) if taken else None
+
+
 def _packages_context() -> dict:
     found = packages.packages(db.get_db(), settings().package_dir)
     return {"packages": found, "active": next((p for p in found if p.active), None),
+            "outcomes": {p.id: item_outcomes(p) for p in found if p.ready},
             "descriptions": packages.COLLECTOR_DESCRIPTIONS}
+
+
+def _last_options(found: list[packages.Package]) -> dict:
+    """The options of the newest package, so the next one starts from them."""
+    newest = next(iter(found), None)
+    return {} if newest is None else {"collectors": newest.collectors, **{
+        k: newest.options[k] for k in ("since_hours", "obfuscate") if k in newest.options}}
 
 
 def _page(form: PackageForm | None = None, error: str | None = None, status: int = 200):
     conn = db.get_db()
     recent_tickets = (tickets.recent(conn, tickets.ticket_dir(settings()))
                       if current_user.is_admin else [])
-    return render_template("support/page.html", form=form or PackageForm(), error=error,
+    context = _packages_context()
+    form = form or PackageForm(**_last_options(context["packages"]))
+    return render_template("support/page.html", form=form, error=error,
                            space=packages.space(settings()), tickets=recent_tickets,
-                           **_packages_context()), status
+                           **context), status
 
 
 @bp.route("/")
@@ -143,15 +179,21 @@ def _ticket_form(form: TicketForm | None = None) -> TicketForm:
     form = form or TicketForm()
     ready = packages.ready_packages(db.get_db(), settings().package_dir)
     form.package.choices = [SelectChoice("new", "Make a new support package (default collectors)")
-                            ] + [SelectChoice(p.id, f"{p.filename} ({p.size / 2**20:.1f} MiB)")
+                            ] + [SelectChoice(p.id, f"{p.filename} ({file_size(p.size)})")
                                  for p in ready]
     return form
+
+
+def _ticket_form_page(form: TicketForm, status: int = 200, error: str | None = None):
+    found = packages.packages(db.get_db(), settings().package_dir)
+    return render_template("support/ticket_form.html", form=form, error=error,
+                           package_seconds=package_seconds(found)), status
 
 
 @bp.route("/ticket")
 @admin_required
 def ticket_form():
-    return render_template("support/ticket_form.html", form=_ticket_form())
+    return _ticket_form_page(_ticket_form())
 
 
 @bp.route("/ticket", methods=["POST"])
@@ -159,29 +201,27 @@ def ticket_form():
 def create_ticket():
     form = _ticket_form(TicketForm())
     if not form.validate_on_submit():
-        return render_template("support/ticket_form.html", form=form), 422
+        return _ticket_form_page(form, 422)
     conn = db.get_db()
     package = None
     if form.package.data != "new":
         package = packages.get(conn, settings().package_dir, form.package.data)
         if package is None or not package.ready:
             form.package.errors = ["That support package is no longer on the device."]
-            return render_template("support/ticket_form.html", form=_ticket_form(form)), 422
+            return _ticket_form_page(_ticket_form(form), 422)
     try:
         ticket = tickets.create(jobs.runner(), settings(), conn, form.details, current_actor(),
                                 package)
     except (InsufficientSpace, tickets.TicketError) as exc:
-        return render_template("support/ticket_form.html", form=form,
-                               error=str(exc)), status_of(exc)
+        return _ticket_form_page(form, status_of(exc), str(exc))
     except jobs.JobConflict as exc:
-        return render_template("support/ticket_form.html", form=form,
-                               error=tickets.PACKAGE_BUSY), status_of(exc)
+        return _ticket_form_page(form, status_of(exc), tickets.PACKAGE_BUSY)
     return redirect(url_for("support.ticket", ticket_id=ticket.id), code=303)
 
 
 def _ticket_page(ticket: tickets.Ticket, status: int = 200, error: str | None = None,
                  upload_form: UploadForm | None = None, usb_form: UsbForm | None = None,
-                 warn: str | None = None):
+                 size_unconfirmed: bool = False):
     drives = usb.removable_drives()
     usb_form = usb_form or UsbForm()
     usb_form.mount_point.choices = [SelectChoice(d.mount_point, d.title) for d in drives]
@@ -189,7 +229,8 @@ def _ticket_page(ticket: tickets.Ticket, status: int = 200, error: str | None = 
     package = (packages.get(conn, settings().package_dir, ticket.package_job)
                if ticket.package_job else None)
     return render("support/ticket.html", "support/_ticket_status.html", status=status,
-                  ticket=ticket, package=package, error=error, warn=warn,
+                  ticket=ticket, package=package, error=error,
+                  size_unconfirmed=size_unconfirmed,
                   upload_form=upload_form or UploadForm(), usb_form=usb_form, drives=drives,
                   upload_allowance=allows("support_upload", current_mode(conn)),
                   upload_url=settings().upload_url,
@@ -228,7 +269,7 @@ def upload_ticket(ticket_id: str):
         tickets.start_upload(jobs.runner(), settings(), db.get_db(), ticket, current_actor(),
                              form.confirm_size.data)
     except tickets.SizeNotConfirmed as exc:
-        return _ticket_page(ticket, status_of(exc), upload_form=form, warn=str(exc))
+        return _ticket_page(ticket, status_of(exc), upload_form=form, size_unconfirmed=True)
     except (tickets.UploadBlocked, upload.EndpointUnusable) as exc:
         return _ticket_page(ticket, status_of(exc), error=str(exc))
     except jobs.JobConflict as exc:

@@ -24,9 +24,11 @@ def status_label(status: str) -> str:
 def _page(status: int = 200, form: RunForm | None = None, active_run: str | None = None):
     catalogue = diagnostics.catalogue()
     history = service.list_runs(db.get_db(), HISTORY_LENGTH)
-    return render_template("troubleshooting/page.html", form=form or RunForm(catalogue),
-                           tests=catalogue, latest=next(iter(history), None),
-                           history=history, active_run=active_run), status
+    latest = next(iter(history), None)
+    # Running the same tests again is the common next step: they start ticked.
+    form = form or RunForm(catalogue, tests=latest.tests if latest else [])
+    return render_template("troubleshooting/page.html", form=form, tests=catalogue,
+                           latest=latest, history=history, active_run=active_run), status
 
 
 def _run_or_404(run_id: str) -> service.Run:

@@ -6,6 +6,8 @@ The users page, the API and the console all change accounts through these functi
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from dataclasses import dataclass
 
 from webui import audit, db
@@ -80,3 +82,32 @@ def revoke_token(conn: sqlite3.Connection, actor: audit.Actor, checked: tokens.C
         return False
     audit.record(conn, actor, "token_revoke", str(token_id))
     return True
+
+
+class OneTimeSecrets:
+    """Passwords and tokens just made, held for the next page of the session that made them.
+
+    The page after a change is reached by a redirect, so a reload never repeats the change;
+    the secret goes through memory (one worker), never through a URL, a cookie or a log.
+    """
+
+    KEEP_SECONDS = 300
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[float, dict]] = {}
+
+    def hold(self, session_id: str, secret: dict) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._held = {k: v for k, v in self._held.items()
+                          if now - v[0] < self.KEEP_SECONDS}
+            self._held[session_id] = (now, secret)
+
+    def take(self, session_id: str) -> dict | None:
+        """The held secret, once: a second call (a reload) answers None."""
+        with self._lock:
+            held = self._held.pop(session_id, None)
+        if held is None or time.monotonic() - held[0] >= self.KEEP_SECONDS:
+            return None
+        return held[1]
