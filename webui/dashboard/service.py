@@ -7,7 +7,8 @@ from typing import Any
 
 from diagnostics import system
 from webui.audit.service import recent_failed_sign_ins
-from webui.dashboard import usage
+from webui.dashboard import charts, history, usage
+from webui.templating import file_size
 
 
 def overview(conn: sqlite3.Connection, sampler: usage.UsageSampler,
@@ -35,6 +36,31 @@ def usage_context(sampler: usage.UsageSampler) -> dict[str, Any]:
             "disk": usage.sparkline([s.disk_read_bps + s.disk_write_bps for s in history]),
             "network": usage.sparkline([s.net_rx_bps + s.net_tx_bps for s in history]),
         },
+    }
+
+
+def percent(value: float) -> str:
+    return f"{value:.0f} %"
+
+
+def rate(value: float) -> str:
+    return f"{file_size(round(value))}/s"
+
+
+def usage_history(conn: sqlite3.Connection, now: float) -> dict[str, Any]:
+    """The Usage page: a chart for each figure over the last 24 hours, one point a minute."""
+    minutes = history.last_day(conn, now)
+    return {
+        "minutes": len(minutes),
+        "charts": [
+            charts.chart("cpu", "CPU", minutes, [("CPU", "cpu_percent")], now, percent, 100),
+            charts.chart("memory", "Memory", minutes, [("Memory", "memory_percent")], now,
+                         percent, 100),
+            charts.chart("disk", "Disk", minutes,
+                         [("read", "disk_read_bps"), ("write", "disk_write_bps")], now, rate),
+            charts.chart("network", "Network", minutes,
+                         [("in", "net_rx_bps"), ("out", "net_tx_bps")], now, rate),
+        ],
     }
 
 

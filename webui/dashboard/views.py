@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, current_app, jsonify, render_template
 
 from diagnostics import Host
@@ -36,6 +38,12 @@ def usage_card():
     """The live-usage card, refreshed by htmx every 2 s."""
     return render_template("dashboard/_usage.html",
                            **service.usage_context(usage.sampler(current_app)))
+
+
+@bp.route("/usage/history")
+def usage_history():
+    return render_template("dashboard/usage_history.html",
+                           **service.usage_history(db.get_db(), time.time()))
 
 
 @bp.route("/hardware")
