@@ -88,3 +88,5 @@ def test_scale_tops_are_round_figures():
     from webui.dashboard.charts import nice_ceiling
 
     assert [nice_ceiling(v) for v in (0, 0.7, 3, 7, 10, 4200)] == [1, 1, 5, 10, 10, 5000]
+    mib = 1 << 20
+    assert nice_ceiling(3.8 * mib, 1024) == 5 * mib and nice_ceiling(195_000, 1024) == 200 * 1024

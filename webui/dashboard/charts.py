@@ -62,12 +62,15 @@ class Chart:
         return f"{self.title} over the last 24 hours: now {self.now}, highest {self.highest}"
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 5 times a power of ten that is at least ``value``."""
+def nice_ceiling(value: float, base: int = 10) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is at least ``value``; with
+    ``base=1024``, in the binary unit (KiB, MiB, ...) of ``value``'s size."""
     if value <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
+    unit = base ** math.floor(math.log(value, base)) if base != 10 else 1
+    scaled = value / unit
+    power = 10 ** math.floor(math.log10(scaled))
+    return unit * next(m * power for m in (1, 2, 5, 10) if m * power >= scaled)
 
 
 def _lines(samples: list[Sample], field: str, start: float, top: float) -> list[str]:
@@ -116,11 +119,13 @@ def ticks(start: float) -> list[Tick]:
 
 
 def chart(key: str, title: str, samples: list[Sample], fields: list[tuple[str, str]],
-          now: float, fmt: Callable[[float], str], ceiling: float | None = None) -> Chart:
-    """One chart of ``fields`` (label, sample field) over the 24 hours before ``now``."""
+          now: float, fmt: Callable[[float], str], ceiling: float | None = None,
+          base: int = 10) -> Chart:
+    """One chart of ``fields`` (label, sample field) over the 24 hours before ``now``; its
+    top is ``ceiling`` or a round figure (in ``base``) above the highest value."""
     start = now - SPAN
     values = [getattr(s, name) for s in samples for _label, name in fields]
-    top = ceiling or nice_ceiling(max(values, default=0))
+    top = ceiling or nice_ceiling(max(values, default=0), base)
     recent = samples[-1] if samples and now - samples[-1].at <= GAP else None
     current = None
     if recent:

@@ -62,9 +62,11 @@ def usage_history(conn: sqlite3.Connection, now: float) -> dict[str, Any]:
             charts.chart("memory", "Memory", minutes, [("Memory", "memory_percent")], now,
                          percent, 100),
             charts.chart("disk", "Disk", minutes,
-                         [("read", "disk_read_bps"), ("write", "disk_write_bps")], now, rate),
+                         [("read", "disk_read_bps"), ("write", "disk_write_bps")], now, rate,
+                         base=1024),
             charts.chart("network", "Network", minutes,
-                         [("in", "net_rx_bps"), ("out", "net_tx_bps")], now, rate),
+                         [("in", "net_rx_bps"), ("out", "net_tx_bps")], now, rate,
+                         base=1024),
         ],
     }
 
