@@ -10,7 +10,7 @@ WHEEL_DIR := build/wheel-$(notdir $(VENV))
 PYTHON_313 := $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python))
 PYTEST := $(BIN)/pytest -q -rs -p no:cacheprovider
 
-.PHONY: run test check suite lint bench system-deps clean wheel wheel-venv
+.PHONY: run screenshots test check suite lint bench system-deps clean wheel wheel-venv
 
 # pip's notices go to a log, shown only when the install fails.
 $(STAMP): setup.cfg pyproject.toml
@@ -40,6 +40,11 @@ run: $(STAMP)
 	@$(BIN)/edge-webui init >$(VENV)/init.log 2>&1 || { cat $(VENV)/init.log; exit 1; }
 	@$(BIN)/python -c "$$RUN_BOX"
 	@$(BIN)/edge-webui serve >/dev/null
+
+# The README's screenshots, docs/overview-laptop.png and docs/overview-phone.png: a fresh
+# server on loopback, photographed by Chromium (tests/screenshots.py). Not part of make test.
+screenshots: $(STAMP) system-deps
+	$(BIN)/python tests/screenshots.py
 
 # Debian packages the tests use: chromium (browser tests), umockdev (udev device trees).
 system-deps:
