@@ -99,8 +99,10 @@ def banners() -> list[Banner]:
     """The banners to show on this page: every provider's, less those dismissed."""
     dismissed = session.get(DISMISSED, ())
     shown = (banner for provider in of(current_app).banners if (banner := provider()))
-    return [{**banner, "dismissible": dismissible(banner)} for banner in shown
+    kept = [banner for banner in shown
             if not (dismissible(banner) and banner["title"] in dismissed)]
+    return [{**banner, "dismissible": dismissible(banner), "number": number}
+            for number, banner in enumerate(kept, start=1)]
 
 
 def dismiss_banner(title: str) -> bool:
@@ -108,7 +110,9 @@ def dismiss_banner(title: str) -> bool:
     if not any(dismissible(b) and b["title"] == title
                for provider in of(current_app).banners if (b := provider())):
         return False
-    session[DISMISSED] = [*session.get(DISMISSED, ()), title]
+    dismissed = session.get(DISMISSED, [])
+    if title not in dismissed:  # the session cookie never grows past the banners there are
+        session[DISMISSED] = [*dismissed, title]
     return True
 
 

@@ -1,5 +1,5 @@
 // Small behaviours the CSP allows only from a file: confirmations, the phone menu (Esc closes
-// it), select-all.
+// it), a banner's Details, select-all.
 (function () {
   "use strict";
 
@@ -30,6 +30,13 @@
     if (toggle) {
       setMenu(toggle, !document.getElementById(toggle.getAttribute("aria-controls"))
         .classList.contains("open"));
+      return;
+    }
+    var details = event.target.closest(".banner-toggle");
+    if (details) {
+      var open = details.getAttribute("aria-expanded") !== "true";
+      document.getElementById(details.getAttribute("aria-controls")).hidden = !open;
+      details.setAttribute("aria-expanded", open ? "true" : "false");
       return;
     }
     var selectAll = event.target.closest("[data-select-all]");
