@@ -10,17 +10,41 @@ WHEEL_DIR := build/wheel-$(notdir $(VENV))
 PYTHON_313 := $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python))
 PYTEST := $(BIN)/pytest -q -rs -p no:cacheprovider
 
-.PHONY: run test check suite lint bench system-deps clean wheel wheel-venv
+.PHONY: run screenshots test check suite lint bench system-deps clean wheel wheel-venv
 
+# pip's notices go to a log, shown only when the install fails.
 $(STAMP): setup.cfg pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "Installing edge-webui and its test tools into $(VENV) (a minute or two)..."
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[test]'; } \
+		>$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
+
+# The address and the one-time setup password come last, in a box; then the server runs.
+define RUN_BOX
+from pathlib import Path
+from webui import config
+values = config.load()
+host, port = values["BIND"]
+password = Path(values["INSTANCE"], "initial-password")
+lines = [f"Open  {'https' if values['TLS'] else 'http'}://{host}:{port}/"]
+lines += ([f"Sign in as admin with the one-time password  {password.read_text().strip()}"]
+          if password.exists() else ["Sign in with your own account: the setup password has been used."])
+width = max(map(len, lines)) + 2
+print("+" + "-" * width + "+", *(f"| {line:<{width - 1}}|" for line in lines),
+      "+" + "-" * width + "+", "Ctrl+C stops the server.", sep="\n", flush=True)
+endef
+export RUN_BOX
 
 run: $(STAMP)
-	$(BIN)/edge-webui init
-	$(BIN)/edge-webui serve
+	@$(BIN)/edge-webui init >$(VENV)/init.log 2>&1 || { cat $(VENV)/init.log; exit 1; }
+	@$(BIN)/python -c "$$RUN_BOX"
+	@$(BIN)/edge-webui serve >/dev/null
+
+# The README's screenshots, docs/overview-laptop.png and docs/overview-phone.png: a fresh
+# server on loopback, photographed by Chromium (tests/screenshots.py). Not part of make test.
+screenshots: $(STAMP) system-deps
+	$(BIN)/python tests/screenshots.py
 
 # Debian packages the tests use: chromium (browser tests), umockdev (udev device trees),
 # prometheus (promtool checks of the shipped rules, and the engine for the scrape test).

@@ -48,7 +48,8 @@ UNSHOWN = {"support.upload_ticket": UploadForm, "support.copy_ticket_to_usb": Us
            "support.cancel_package": None}
 FORM_ENDPOINTS = [
     "auth.change_password", "auth.sign_in", "auth.sign_out", "connectivity.change_mode",
-    "power.cancel", "power.submit", "support.cancel_package", "support.copy_ticket_to_usb",
+    "dashboard.dismiss_banner", "power.cancel", "power.submit", "support.cancel_package",
+    "support.copy_ticket_to_usb",
     "support.create_package", "support.create_ticket", "support.delete_package",
     "support.upload_ticket", "troubleshooting.start_run", "users.add", "users.create_token",
     "users.delete", "users.reset_password", "users.revoke_token", "users.set_role",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from webui import config as settings
 
+# Plain text: argparse prints these as they are, so no reStructuredText markup.
+DESCRIPTION = "Set up, serve and look after the local web UI of the edge appliance."
 EPILOG = "Settings come from WEBUI_* environment variables and <instance>/config.toml (see README)."
 
 
@@ -172,7 +174,7 @@ def cmd_support_package(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edge-webui", description=__doc__, epilog=EPILOG)
+    parser = argparse.ArgumentParser(prog="edge-webui", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="create the instance, TLS certificate and setup password",

@@ -109,6 +109,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN subject TEXT;
     CREATE INDEX jobs_subject ON jobs(kind, subject, created_at);
     """,
+    # Usage history: one row per minute in a ring of 24 hours (slot = minute of the epoch
+    # modulo 1,440), so the table never holds more than a day.
+    """
+    CREATE TABLE usage_history (
+        slot INTEGER PRIMARY KEY CHECK (slot >= 0 AND slot < 1440),
+        at REAL NOT NULL,
+        cpu_percent REAL NOT NULL,
+        memory_percent REAL NOT NULL,
+        disk_read_bps REAL NOT NULL,
+        disk_write_bps REAL NOT NULL,
+        net_rx_bps REAL NOT NULL,
+        net_tx_bps REAL NOT NULL
+    );
+    """,
 )
 
 

@@ -11,12 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, session, url_for
 
 # The groups of the left navigation, in the order Azure Stack Edge's local UI shows them.
 GROUPS = ("Device", "Troubleshooting", "Data", "Maintenance", "Configuration", "Security")
 
-Banner = dict  # {"level": "info"|"warning"|"danger", "title", "text", optional "action"/"link"}
+# {"level": "info"|"warning"|"danger", "title", "text", optional "action"/"link"/"dismissible"};
+# an info banner may be dismissed for the session unless it says "dismissible": False.
+Banner = dict
+DISMISSED = "dismissed_banners"  # the session's list of dismissed banner titles
 BannerProvider = Callable[[], Banner | None]
 CardProvider = Callable[[], dict[str, Any] | None]
 
@@ -88,8 +91,29 @@ def navigation(admin: bool) -> dict[str, list[tuple[Section, str]]]:
     return shell.links[admin]
 
 
+def dismissible(banner: Banner) -> bool:
+    return banner.get("dismissible", banner["level"] == "info")
+
+
 def banners() -> list[Banner]:
-    return [banner for provider in of(current_app).banners if (banner := provider())]
+    """The banners to show on this page: every provider's, less those dismissed."""
+    dismissed = session.get(DISMISSED, ())
+    shown = (banner for provider in of(current_app).banners if (banner := provider()))
+    kept = [banner for banner in shown
+            if not (dismissible(banner) and banner["title"] in dismissed)]
+    return [{**banner, "dismissible": dismissible(banner), "number": number}
+            for number, banner in enumerate(kept, start=1)]
+
+
+def dismiss_banner(title: str) -> bool:
+    """Hide the banner titled ``title`` until the session ends; False if it cannot be hidden."""
+    if not any(dismissible(b) and b["title"] == title
+               for provider in of(current_app).banners if (b := provider())):
+        return False
+    dismissed = session.get(DISMISSED, [])
+    if title not in dismissed:  # the session cookie never grows past the banners there are
+        session[DISMISSED] = [*dismissed, title]
+    return True
 
 
 def cards() -> list[tuple[str, dict[str, Any]]]:

@@ -3,24 +3,67 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from flask import Flask, current_app
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from webui import shell
 
+# The one format of a time on every page: the device's (the host's local) time zone.
+LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
+UTC_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 
-def local_time(timestamp: float | None, with_date: bool = True) -> Markup:
-    """A ``<time>`` in the device's time zone, with UTC on hover."""
+Moment = float | int | dt.datetime
+
+
+def _moment(timestamp: Moment) -> dt.datetime:
+    """``timestamp`` (seconds since the epoch, or a datetime; naive means device time) in UTC."""
+    if isinstance(timestamp, dt.datetime):
+        return timestamp.astimezone(dt.UTC)
+    return dt.datetime.fromtimestamp(float(timestamp), dt.UTC)
+
+
+def _time_element(moment: dt.datetime, shown: str, title: str) -> Markup:
+    # Every interpolated value is escaped or made by strftime/isoformat here.
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        moment.isoformat(), title, shown)
+
+
+def local_time(timestamp: Moment | None, with_date: bool = True) -> Markup:
+    """A ``<time>`` in the device's time zone, with UTC on hover; ``with_date=False`` for the
+    time of day only."""
     if timestamp is None:
         return Markup("—")
-    moment = dt.datetime.fromtimestamp(float(timestamp), dt.UTC)
+    moment = _moment(timestamp)
     local = moment.astimezone()
-    shown = local.strftime("%Y-%m-%d %H:%M:%S %Z" if with_date else "%H:%M:%S")
-    utc = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-    # Every interpolated value is either escaped or made by strftime/isoformat here.
-    return Markup(f'<time datetime="{moment.isoformat()}" title="{utc}">{escape(shown)}</time>')  # noqa: S704
+    shown = local.strftime(LOCAL_FORMAT if with_date else "%H:%M:%S")
+    return _time_element(moment, shown, moment.strftime(UTC_FORMAT))
+
+
+# From the largest: the first that fits says how long ago (a minute at least).
+AGO_UNITS = (("d", 86400), ("h", 3600), ("min", 60))
+
+
+def _ago(seconds: float) -> str:
+    """``seconds`` in the past (negative: in the future) as a person says it."""
+    span = abs(seconds)
+    if span < 60:
+        return "just now" if seconds >= 0 else "in less than a minute"
+    unit, size = next((unit, size) for unit, size in AGO_UNITS if span >= size)
+    amount = f"{int(span // size)} {unit}"
+    return f"{amount} ago" if seconds >= 0 else f"in {amount}"
+
+
+def relative_time(timestamp: Moment | None, now: float | None = None) -> Markup:
+    """A ``<time>`` shown as "3 min ago" (or "in 5 min"), the local and UTC times on hover."""
+    if timestamp is None:
+        return Markup("—")
+    moment = _moment(timestamp)
+    seconds = (time.time() if now is None else now) - moment.timestamp()
+    title = f"{moment.astimezone().strftime(LOCAL_FORMAT)} ({moment.strftime(UTC_FORMAT)})"
+    return _time_element(moment, _ago(seconds), title)
 
 
 def duration(seconds: float | None) -> str:
@@ -61,5 +104,6 @@ def _context():
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(relative_time, "relative_time")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(file_size, "file_size")

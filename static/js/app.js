@@ -1,4 +1,5 @@
-// Small behaviours the CSP allows only from a file: confirmations, the phone menu, select-all.
+// Small behaviours the CSP allows only from a file: confirmations, the phone menu (Esc closes
+// it), a banner's Details, select-all.
 (function () {
   "use strict";
 
@@ -11,12 +12,31 @@
     }
   }, true);
 
+  function setMenu(toggle, open) {
+    document.getElementById(toggle.getAttribute("aria-controls")).classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var toggle = document.querySelector(".nav-toggle[aria-expanded=true]");
+    if (event.key === "Escape" && toggle) {
+      setMenu(toggle, false);
+      toggle.focus();
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest(".nav-toggle");
     if (toggle) {
-      var nav = document.getElementById(toggle.getAttribute("aria-controls"));
-      var open = nav.classList.toggle("open");
-      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      setMenu(toggle, !document.getElementById(toggle.getAttribute("aria-controls"))
+        .classList.contains("open"));
+      return;
+    }
+    var details = event.target.closest(".banner-toggle");
+    if (details) {
+      var open = details.getAttribute("aria-expanded") !== "true";
+      document.getElementById(details.getAttribute("aria-controls")).hidden = !open;
+      details.setAttribute("aria-expanded", open ? "true" : "false");
       return;
     }
     var selectAll = event.target.closest("[data-select-all]");

@@ -1,8 +1,10 @@
 """Live usage: one background sampler per app, whatever the number of browser tabs.
 
 Every ``INTERVAL`` seconds it records CPU, memory, disk and network throughput, keeping the last
-ten minutes for the sparklines. It starts on first use, so console commands never run it. The
-dashboard's ``init_app`` puts it in ``app.extensions["usage"]``; :func:`sampler` finds it.
+ten minutes for the sparklines, and hands each finished minute's samples to ``on_minute`` (the
+24-hour history, :mod:`webui.dashboard.history`). It starts on first use, so console commands
+never run it. The dashboard's ``init_app`` puts it in ``app.extensions["usage"]``;
+:func:`sampler` finds it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import psutil
@@ -43,9 +46,12 @@ def _counters() -> tuple[float, tuple[int, int], tuple[int, int]]:
 
 
 class UsageSampler:
-    def __init__(self, interval: float = INTERVAL, keep: int = KEEP):
+    def __init__(self, interval: float = INTERVAL, keep: int = KEEP,
+                 on_minute: Callable[[list[Sample]], None] | None = None):
         self.interval = interval
         self.samples: deque[Sample] = deque(maxlen=keep)
+        self.on_minute = on_minute
+        self._minute: list[Sample] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._previous = None
@@ -68,7 +74,8 @@ class UsageSampler:
 
     def take(self) -> Sample:
         now, disk, net = _counters()
-        then, disk_before, net_before = self._previous
+        # Before any reference point (a sample taken without the thread) the rates are 0.
+        then, disk_before, net_before = self._previous or (now, disk, net)
         self._previous = (now, disk, net)
         elapsed = max(now - then, 1e-3)
         sample = Sample(
@@ -79,7 +86,16 @@ class UsageSampler:
             net_rx_bps=max(0, net[0] - net_before[0]) / elapsed,
             net_tx_bps=max(0, net[1] - net_before[1]) / elapsed)
         self.samples.append(sample)
+        self._collect_minute(sample)
         return sample
+
+    def _collect_minute(self, sample: Sample) -> None:
+        """Gather the samples of the current minute; hand them on once the next one begins."""
+        if self._minute and int(self._minute[0].at // 60) != int(sample.at // 60):
+            finished, self._minute = self._minute, []
+            if self.on_minute:
+                self.on_minute(finished)
+        self._minute.append(sample)
 
     def history(self) -> list[Sample]:
         self.ensure_running()

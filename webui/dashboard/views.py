@@ -1,14 +1,24 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from diagnostics import Host
 from diagnostics.hardware import inventory as hardware_inventory
 from diagnostics.readers.boot import boot_id
-from webui import config, db, shell
+from webui import config, db, htmx, shell
 from webui.access import public
 from webui.dashboard import service, usage
 
@@ -56,6 +66,22 @@ def usage_card():
     """The live-usage card, refreshed by htmx every 2 s."""
     return render_template("dashboard/_usage.html",
                            **service.usage_context(usage.sampler(current_app)))
+
+
+@bp.route("/usage/history")
+def usage_history():
+    return render_template("dashboard/usage_history.html",
+                           **service.usage_history(db.get_db(), time.time()))
+
+
+@bp.route("/banners/dismiss", methods=["POST"])
+def dismiss_banner():
+    """Hide an information banner for the session; htmx removes it, a plain form reloads."""
+    if not shell.dismiss_banner(request.form.get("title", "")):
+        abort(404)
+    if htmx.is_htmx():
+        return "", 200
+    return redirect(url_for("dashboard.overview"), code=303)
 
 
 @bp.route("/hardware")
