@@ -81,12 +81,14 @@ def duration(seconds: float | None) -> str:
 
 
 def file_size(size: int | None) -> str:
+    """A size as people write it: "512 B", "4.2 KiB", "43 KiB", "1.5 GiB"."""
     if size is None:
         return "—"
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            # A tenth is worth showing only while it is a noticeable part of the figure.
+            return f"{value:.1f} {unit}" if unit != "B" and value < 10 else f"{value:.0f} {unit}"
         value /= 1024
     return f"{size} B"
 
