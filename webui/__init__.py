@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         dashboard,
         db,
         errors,
+        health,
         instance,
         jobs,
         last_seen,
@@ -72,8 +73,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for core in (db, last_seen, storage, security, errors, jobs, templating):
         core.init_app(app)
     # Each feature registers its pages, API, navigation entry, banners, cards and clean-ups.
-    for feature in (auth, dashboard, troubleshooting, support, copylogs, power, connectivity,
-                    users, audit, api, metrics):
+    for feature in (auth, dashboard, troubleshooting, health, support, copylogs, power,
+                    connectivity, users, audit, api, metrics):
         feature.init_app(app)
 
     for cleanup in shell.of(app).cleanups:

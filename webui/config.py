@@ -91,6 +91,13 @@ def _endpoints(value: str | list) -> list[str]:
     return endpoints
 
 
+def _minutes_or_off(value: str) -> int:
+    """Minutes from 1 to a week, or 0 for ``0``/``off`` (the setting's thing does not happen)."""
+    if str(value).strip().lower() == "off":
+        return 0
+    return _int_range(0, 10080)(value)
+
+
 def _device_name(value: str) -> str:
     value = str(value).strip()
     if not 1 <= len(value) <= 63 or not all(c.isalnum() or c in "-_." for c in value):
@@ -149,6 +156,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REQUIRED_UNITS", "", _list,
             "systemd units that must be active (system_software test)."),
     Setting("PROBE_TIMEOUT", "10", _int_range(1, 300), "Seconds each diagnostic test may take."),
+    Setting("DIAGNOSTICS_SCHEDULE", "on", _bool,
+            "Run diagnostic tests by schedule, and every test once shortly after start-up "
+            "(`off`: only when someone starts them)."),
+    Setting("DIAGNOSTICS_INTERVAL_MINUTES", "60", _minutes_or_off,
+            "Minutes between scheduled runs of every test (`0` or `off`: none)."),
+    Setting("DIAGNOSTICS_NETWORK_INTERVAL_MINUTES", "15", _minutes_or_off,
+            "Minutes between scheduled runs of the network tests (`0` or `off`: with the "
+            "others)."),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

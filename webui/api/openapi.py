@@ -27,6 +27,7 @@ REF = "#/components/schemas/{model}"
 TAGS = {
     "device": "Identity, hardware and live usage of the device.",
     "diagnostics": "The diagnostic tests and their runs.",
+    "health": "The device's health: the latest result of each diagnostic test.",
     "power": "Restart or shut down, now or later.",
     "connectivity": "How connected the device is to the cloud.",
     "copy logs": "Logs of data copied and uploaded, with their errors explained.",

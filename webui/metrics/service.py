@@ -8,12 +8,10 @@ the connectivity modes, the power actions, the configured shares.
 
 from __future__ import annotations
 
-import json
 import platform
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,44 +25,15 @@ from webui.connectivity.policy import MODES
 from webui.connectivity.state import mode_state
 from webui.copylogs.model import timestamp
 from webui.copylogs.queries import UPLOAD_KINDS, CopyLogs
+from webui.health import service as health
 from webui.power.service import ACTIONS, restart_required, scheduled
 from webui.troubleshooting.service import KIND as DIAGNOSTICS
 
-# Older runs are not searched for a test's latest result: the scrape stays cheap.
-RUNS_SEARCHED = 100
 UPLOAD_WINDOW_SECONDS = 86400
 # edge_device_health: the severity of the worst latest result (diagnostics.Status.severity).
 NO_RESULTS = -1
-STATUSES = {status.value for status in Status}
 HEALTH_HELP = ("Worst latest result over all tests: 0 healthy or not applicable, 1 warning, "
                "2 unhealthy or could not run, -1 no test has run yet; alert on >= 2")
-
-
-@dataclass(frozen=True)
-class LatestResult:
-    """A test's newest result and when the run that gave it finished."""
-
-    status: Status
-    finished_at: float
-
-
-def latest_results(conn: sqlite3.Connection) -> dict[str, LatestResult]:
-    """The newest result of each catalogue test, looking back over finished runs: a run may
-    hold only some tests, and an interrupted one keeps those it finished."""
-    wanted = {test.id for test in diagnostics.catalogue()}
-    found: dict[str, LatestResult] = {}
-    rows = conn.execute(
-        "SELECT result, finished_at FROM jobs WHERE kind = ? AND result IS NOT NULL AND state "
-        f"IN ({', '.join('?' * len(jobs.FINAL_STATES))}) ORDER BY finished_at DESC LIMIT ?",
-        (DIAGNOSTICS, *jobs.FINAL_STATES, RUNS_SEARCHED))
-    for row in rows:
-        for result in json.loads(row["result"]).get("results", []):
-            test_id = result.get("id")
-            if test_id in wanted and test_id not in found and result.get("status") in STATUSES:
-                found[test_id] = LatestResult(Status(result["status"]), row["finished_at"] or 0)
-        if len(found) == len(wanted):
-            break
-    return found
 
 
 def upload_errors(copy_logs: CopyLogs, now: float) -> tuple[Counter, Counter]:
@@ -148,7 +117,7 @@ class DeviceCollector:
                     disk.total)
 
     def _diagnostics(self) -> Iterator[Metric]:
-        latest = latest_results(self.conn)
+        latest = health.latest_results(self.conn)
         status = GaugeMetricFamily(
             "edge_diagnostic_test_status", "1 for the status of the test's latest result, 0 for "
             "the others; tests that never ran have no samples", labels=["test", "status"])

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Response, current_app, render_template, url_for
 
 import diagnostics
 from webui import db, errors, htmx, jobs
 from webui.access import admin_required, current_actor
+from webui.health import service as health
 from webui.troubleshooting import service
 from webui.troubleshooting.forms import RunForm
 
@@ -80,5 +83,8 @@ def download_run(run_id: str):
 
 
 def overview_card() -> dict:
-    """The overview card: the latest run's health and counts by status."""
-    return {"run": service.latest_run(db.get_db())}
+    """The overview card: the device's health, each test's latest result, the latest run."""
+    conn = db.get_db()
+    schedule = health.Schedule.from_config(current_app.config)
+    return {"health": health.device_health(conn, schedule, time.time()),
+            "run": service.latest_run(conn)}
