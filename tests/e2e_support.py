@@ -30,7 +30,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 # Nothing listens on the discard port: the cloud and NTP checks are refused at once.
 LOOPBACK_SETTINGS = {"NTP_SERVER": "127.0.0.1:9", "CLOUD_ENDPOINTS": "127.0.0.1:9",
                      # Only gateways of the management port are knocked at; lo has none.
-                     "MANAGEMENT_INTERFACE": "lo"}
+                     "MANAGEMENT_INTERFACE": "lo",
+                     # Diagnostics run only when a test starts them.
+                     "DIAGNOSTICS_SCHEDULE": "off"}
 LOOPBACK_MIRROR = "deb http://127.0.0.1:9/debian bookworm main\n"
 
 

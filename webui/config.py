@@ -157,8 +157,8 @@ SETTINGS: tuple[Setting, ...] = (
             "systemd units that must be active (system_software test)."),
     Setting("PROBE_TIMEOUT", "10", _int_range(1, 300), "Seconds each diagnostic test may take."),
     Setting("DIAGNOSTICS_SCHEDULE", "on", _bool,
-            "Run diagnostic tests by schedule, and every test once shortly after start-up "
-            "(`off`: only when someone starts them)."),
+            "Run diagnostic tests by schedule, and every test once shortly after start-up when "
+            "any is due (`off`: only when someone starts them)."),
     Setting("DIAGNOSTICS_INTERVAL_MINUTES", "60", _minutes_or_off,
             "Minutes between scheduled runs of every test (`0` or `off`: none)."),
     Setting("DIAGNOSTICS_NETWORK_INTERVAL_MINUTES", "15", _minutes_or_off,
