@@ -4,6 +4,7 @@ database as a ring of ``MINUTES`` rows (the oldest minute's slot is written over
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from statistics import fmean
 
@@ -42,17 +43,16 @@ def last_day(conn: sqlite3.Connection, now: float) -> list[Sample]:
 
 
 class Recorder:
-    """The sampler's ``on_minute``: writes each finished minute on a connection of its own."""
+    """The sampler's ``on_minute``: writes each finished minute on a connection of its own,
+    opened for that write (once a minute) so that none outlives the app."""
 
     def __init__(self, path: Path):
         self.path = path
-        self._conn: sqlite3.Connection | None = None
 
     def __call__(self, samples: list[Sample]) -> None:
         try:
-            if self._conn is None:
-                self._conn = db.connect(self.path)
-            record(self._conn, average(samples))
+            with closing(db.connect(self.path)) as conn:
+                record(conn, average(samples))
         except sqlite3.Error:
             # Full or read-only storage loses this minute; the live figures go on.
             return
