@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["VERSION"] = __version__
 
     from webui import (
+        alerts,
         api,
         audit,
         auth,
@@ -74,7 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         core.init_app(app)
     # Each feature registers its pages, API, navigation entry, banners, cards and clean-ups.
     for feature in (auth, dashboard, troubleshooting, health, support, copylogs, power,
-                    connectivity, users, audit, api, metrics):
+                    connectivity, users, audit, alerts, api, metrics):
         feature.init_app(app)
 
     for cleanup in shell.of(app).cleanups:

@@ -9,6 +9,8 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app, g
@@ -122,6 +124,63 @@ MIGRATIONS: tuple[str, ...] = (
         net_rx_bps REAL NOT NULL,
         net_tx_bps REAL NOT NULL
     );
+    """,
+    # Alerts (SPEC F11): at most one open alert per rule and subject; cleared ones are history.
+    """
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        severity TEXT NOT NULL CHECK (severity IN ('critical', 'warning', 'informational')),
+        state TEXT NOT NULL CHECK (state IN ('active', 'acknowledged', 'cleared')),
+        title TEXT NOT NULL,
+        message TEXT NOT NULL,
+        action TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}',
+        raised_at REAL NOT NULL,
+        last_seen_at REAL NOT NULL,
+        count INTEGER NOT NULL DEFAULT 1,
+        acknowledged_at REAL,
+        acknowledged_by TEXT,
+        note TEXT,
+        cleared_at REAL
+    );
+    CREATE UNIQUE INDEX alerts_open ON alerts(rule, subject) WHERE state != 'cleared';
+    CREATE INDEX alerts_state ON alerts(state, severity);
+    CREATE INDEX alerts_raised ON alerts(raised_at);
+    """,
+    # Notification channels and one delivery row per alert event and channel.
+    """
+    CREATE TABLE notification_channels (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        kind TEXT NOT NULL CHECK (kind IN ('email', 'webhook', 'syslog')),
+        min_severity TEXT NOT NULL
+            CHECK (min_severity IN ('critical', 'warning', 'informational')),
+        enabled INTEGER NOT NULL DEFAULT 1,
+        settings TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        changed_at REAL
+    );
+    CREATE TABLE notification_deliveries (
+        id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL REFERENCES notification_channels(id) ON DELETE CASCADE,
+        alert_id INTEGER REFERENCES alerts(id) ON DELETE SET NULL,
+        event TEXT NOT NULL CHECK (event IN ('raised', 'cleared', 'test', 'digest')),
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'suppressed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        reason TEXT,
+        payload TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        digested_at REAL
+    );
+    CREATE INDEX notification_deliveries_due ON notification_deliveries(state, next_attempt_at);
+    CREATE INDEX notification_deliveries_alert ON notification_deliveries(alert_id);
+    CREATE INDEX notification_deliveries_channel
+        ON notification_deliveries(channel_id, created_at);
     """,
 )
 
@@ -305,6 +364,20 @@ def close_db(_exc: BaseException | None = None) -> None:
     # The connection stays open for the thread's next request; never leave a transaction open.
     if conn is not None and conn.in_transaction:
         conn.rollback()
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Statements that land together or not at all; the write lock is taken at the start, so
+    two writers never interleave their reads and writes."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def now() -> float:
