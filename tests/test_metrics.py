@@ -8,6 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import diagnostics
 from webui import audit, db, instance, jobs
+from webui.alerts import service as alerts
+from webui.alerts.rules import Finding, by_id
 from webui.auth import tokens
 from webui.power import service as power
 from webui.power.backends import DryRunBackend
@@ -227,3 +229,42 @@ def test_a_real_scrape_passes_promtool(app):
                              capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0 and checked.stdout + checked.stderr == "", \
         checked.stdout + checked.stderr
+
+
+def raise_alert(app, rule_id: str, subject: str, severity: str) -> int:
+    rule = by_id()[rule_id]
+    with app.app_context():
+        [change] = alerts.apply(db.get_db(), {rule: [Finding(subject, {
+            "share": subject, "count": 1, "status": "Unhealthy", "summary": "",
+            "recommended_action": ""}, severity)]}, time.time())
+    return change.alert_id
+
+
+def test_open_alerts_by_rule_and_severity_active_apart_from_acknowledged(app):
+    families = scrape(app)
+    active = values(families["edge_alerts_active"], "rule", "severity")
+    assert set(active.values()) == {0} and ("test_disks", "critical") in active
+    raise_alert(app, "share_upload_errors", "media", "warning")
+    alert_id = raise_alert(app, "test_disks", "", "critical")
+    with app.app_context():
+        alerts.acknowledge(db.get_db(), alert_id, audit.Actor("admin"), "on it")
+    families = scrape(app)
+    active = values(families["edge_alerts_active"], "rule", "severity")
+    acknowledged = values(families["edge_alerts_acknowledged"], "rule", "severity")
+    assert active["share_upload_errors", "warning"] == 1 and sum(active.values()) == 1
+    assert acknowledged["test_disks", "critical"] == 1 and sum(acknowledged.values()) == 1
+
+
+def test_cleared_alerts_and_rules_gone_from_the_catalogue_are_not_counted(app):
+
+    raise_alert(app, "share_upload_errors", "media", "warning")
+    with app.app_context():
+        db.get_db().execute("INSERT INTO alerts(rule, subject, severity, state, title, message, "
+                            "action, details, raised_at, last_seen_at) VALUES ('retired_rule', "
+                            "'', 'warning', 'active', 't', 'm', 'a', '{}', 0, 0)")
+        alerts.apply(db.get_db(), {by_id()["share_upload_errors"]: []}, time.time())
+    families = scrape(app)
+    for name in ("edge_alerts_active", "edge_alerts_acknowledged"):
+        counted = values(families[name], "rule", "severity")
+        assert sum(counted.values()) == 0
+        assert not any(rule == "retired_rule" for rule, _severity in counted)

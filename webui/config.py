@@ -164,6 +164,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DIAGNOSTICS_NETWORK_INTERVAL_MINUTES", "15", _minutes_or_off,
             "Minutes between scheduled runs of the network tests (`0` or `off`: with the "
             "others)."),
+    Setting("ALERTS_CHECK_SECONDS", "60", _int_range(5, 3600),
+            "Seconds between evaluations of the alert rules (and soon after a change that "
+            "matters)."),
+    Setting("ALERT_VOLUME_WARNING_PERCENT", "85", _int_range(1, 100),
+            "A data volume used this much (percent) raises a warning alert."),
+    Setting("ALERT_VOLUME_CRITICAL_PERCENT", "95", _int_range(1, 100),
+            "A data volume used this much (percent) raises a critical alert."),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
@@ -205,6 +212,11 @@ def load(overrides: dict[str, Any] | None = None,
             values[setting.name] = setting.parse(raw[setting.name])
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{PREFIX}{setting.name}={raw[setting.name]!r}: {exc}") from None
+    if values["ALERT_VOLUME_CRITICAL_PERCENT"] < values["ALERT_VOLUME_WARNING_PERCENT"]:
+        raise ConfigError(f"{PREFIX}ALERT_VOLUME_CRITICAL_PERCENT="
+                          f"{values['ALERT_VOLUME_CRITICAL_PERCENT']}: expected at least "
+                          f"{PREFIX}ALERT_VOLUME_WARNING_PERCENT "
+                          f"({values['ALERT_VOLUME_WARNING_PERCENT']})")
     instance = Path(values["INSTANCE"]).resolve()
     values["INSTANCE"] = str(instance)
     values["TLS_CERT"] = values["TLS_CERT"] or str(instance / "tls" / "cert.pem")

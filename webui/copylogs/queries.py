@@ -29,6 +29,8 @@ from webui.copylogs.model import (
 from webui.downloads import display_name
 
 UPLOAD_KINDS = ("upload", "copy_log")
+REFRESH_KINDS = ("refresh",)
+UPLOAD_WINDOW_SECONDS = 86400
 CARD_SECONDS = 30.0
 
 _LOG_ID = re.compile(r"[A-Za-z0-9_-]{16}")
@@ -233,7 +235,33 @@ def last_page(page: Page) -> int:
     return max(1, -(-page.total // page.per_page))
 
 
-# the overview card
+# upload errors: the overview card, the metrics and the alert rules
+
+
+def upload_errors(copy_logs: CopyLogs, now: float, kinds: tuple[str, ...] = UPLOAD_KINDS
+                  ) -> tuple[collections.Counter, collections.Counter]:
+    """Errors of the logs of ``kinds`` (upload and copy logs) modified in the last 24 h by
+    ``(share, kind)``, and how many of those logs are not counted yet (they are queued for
+    indexing)."""
+    errors: collections.Counter = collections.Counter()
+    uncounted: collections.Counter = collections.Counter()
+    waiting = []
+    for copy_log in copy_logs.store.list():
+        modified = timestamp(copy_log.modified_at)
+        if copy_log.kind not in kinds or modified is None \
+                or now - modified > UPLOAD_WINDOW_SECONDS:
+            continue
+        key = (copy_log.share or "", copy_log.kind)
+        # Until the index covers a log, its summary element may already say how many.
+        declared = copy_log.totals.get("errors", copy_log.totals.get("files_errored"))
+        known = copy_log.errors if copy_log.errors is not None else \
+            declared if isinstance(declared, int) else None
+        errors[key] += known or 0
+        if known is None and not copy_log.error:
+            uncounted[key] += 1
+            waiting.append(copy_log.id)
+    copy_logs.indexer.request(waiting)
+    return errors, uncounted
 
 
 def upload_errors_last_day(copy_logs: CopyLogs, now: float) -> dict[str, Any]:

@@ -21,43 +21,18 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 import diagnostics
 from diagnostics import Host, Status, system
 from webui import instance, jobs
+from webui.alerts import rules as alert_rules
 from webui.connectivity.policy import MODES
 from webui.connectivity.state import mode_state
-from webui.copylogs.model import timestamp
-from webui.copylogs.queries import UPLOAD_KINDS, CopyLogs
+from webui.copylogs.queries import CopyLogs, upload_errors
 from webui.health import service as health
 from webui.power.service import ACTIONS, restart_required, scheduled
 from webui.troubleshooting.service import KIND as DIAGNOSTICS
 
-UPLOAD_WINDOW_SECONDS = 86400
 # edge_device_health: the severity of the worst latest result (diagnostics.Status.severity).
 NO_RESULTS = -1
 HEALTH_HELP = ("Worst latest result over all tests: 0 healthy or not applicable, 1 warning, "
                "2 unhealthy or could not run, -1 no test has run yet; alert on >= 2")
-
-
-def upload_errors(copy_logs: CopyLogs, now: float) -> tuple[Counter, Counter]:
-    """Errors of upload and copy logs modified in the last 24 h by ``(share, kind)``, and how
-    many of those logs are not counted yet (they are queued for indexing)."""
-    errors: Counter = Counter()
-    uncounted: Counter = Counter()
-    waiting = []
-    for copy_log in copy_logs.store.list():
-        modified = timestamp(copy_log.modified_at)
-        if copy_log.kind not in UPLOAD_KINDS or modified is None \
-                or now - modified > UPLOAD_WINDOW_SECONDS:
-            continue
-        key = (copy_log.share or "", copy_log.kind)
-        # Until the index covers a log, its summary element may already say how many.
-        declared = copy_log.totals.get("errors", copy_log.totals.get("files_errored"))
-        known = copy_log.errors if copy_log.errors is not None else \
-            declared if isinstance(declared, int) else None
-        errors[key] += known or 0
-        if known is None and not copy_log.error:
-            uncounted[key] += 1
-            waiting.append(copy_log.id)
-    copy_logs.indexer.request(waiting)
-    return errors, uncounted
 
 
 def gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -90,6 +65,7 @@ class DeviceCollector:
         yield from self._power()
         yield from self._uploads()
         yield from self._certificate()
+        yield from self._alerts()
 
     def _identity(self) -> Iterator[Metric]:
         ident = system.identity(Host())
@@ -192,3 +168,22 @@ class DeviceCollector:
         if expires is not None:
             yield gauge("edge_tls_certificate_expiry_timestamp_seconds",
                         "When the web UI's TLS certificate expires", expires.timestamp())
+
+    def _alerts(self) -> Iterator[Metric]:
+        open_alerts = Counter(
+            (row["state"], row["rule"], row["severity"]) for row in self.conn.execute(
+                "SELECT state, rule, severity FROM alerts WHERE state != 'cleared'"))
+        families = {
+            "active": GaugeMetricFamily(
+                "edge_alerts_active", "Alerts raised and not acknowledged, by rule and "
+                "severity (open alerts are these and the acknowledged ones)",
+                labels=["rule", "severity"]),
+            "acknowledged": GaugeMetricFamily(
+                "edge_alerts_acknowledged", "Alerts acknowledged by an admin and not cleared "
+                "yet, by rule and severity", labels=["rule", "severity"])}
+        # Every rule of the catalogue at every severity: bounded, and zero rather than absent.
+        for rule in alert_rules.catalogue():
+            for severity in alert_rules.SEVERITIES:
+                for state, family in families.items():
+                    family.add_metric([rule.id, severity], open_alerts[state, rule.id, severity])
+        yield from families.values()
