@@ -52,7 +52,22 @@ class _Gunicorn(BaseApplication):
     def load(self):
         from webui import create_app
 
-        return create_app(self.app_overrides)
+        # Called in the worker once it has forked: its threads belong to the serving process.
+        app = create_app(self.app_overrides)
+        start_watching(app)
+        return app
+
+
+def start_watching(app) -> None:
+    """Start the diagnostics schedule and the alert watcher as the worker boots, so a fresh
+    device checks itself before anyone opens a page (the first request starts them under
+    other servers)."""
+    from webui.alerts.watch import watcher
+    from webui.health.schedule import scheduler
+
+    if app.config["DIAGNOSTICS_SCHEDULE"]:
+        scheduler(app).ensure_running()
+    watcher(app).ensure_running()
 
 
 def gunicorn_options(values: dict) -> dict:

@@ -6,4 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet beyond the alert list kept in the database."""
+    """Give the app its alert watcher, which evaluates the rules while it serves."""
+    from webui.alerts import watch
+
+    watch.init_app(app)
