@@ -15,6 +15,7 @@ from webui.alerts import service, watch
 from webui.health.schedule import scheduler
 
 from conftest import make_app
+from e2e_support import start_server
 
 TEST = diagnostics.catalogue()[0]
 
@@ -176,3 +177,31 @@ def test_the_worker_loads_the_app_with_both_started(tmp_path, monkeypatch):
         assert started == [app]
     finally:
         app.extensions["jobs"].shutdown()
+
+
+@pytest.mark.e2e
+def test_a_served_device_raises_an_alert_within_seconds_of_an_unhealthy_run(tmp_path):
+    live = start_server(tmp_path, env_extra={"WEBUI_ALERTS_CHECK_SECONDS": "3600"})
+    conn = db.connect(live.instance / db.DB_NAME)
+    try:
+        result = {"results": [{"id": TEST.id, "title": TEST.title, "status": "unhealthy",
+                               "summary": "the disk is failing", "details": {},
+                               "recommended_action": None}]}
+        jobs.record_done(conn, "diagnostics", {"tests": [TEST.id]}, result, "admin")
+        alert = wait_for_rule(conn, f"test_{TEST.id}", attempts=300)
+        assert alert is not None, live.log.read_text()
+        assert (alert["severity"], alert["state"]) == ("critical", "active")
+    finally:
+        conn.close()
+        live.stop()
+
+
+def wait_for_rule(conn, rule_id: str, attempts: int):
+    """The open alert of ``rule_id`` once the served app has raised it (polled every 0.1 s)."""
+    for _ in range(attempts):
+        row = conn.execute("SELECT * FROM alerts WHERE rule = ? AND state != 'cleared'",
+                           (rule_id,)).fetchone()
+        if row is not None:
+            return row
+        time.sleep(0.1)
+    return None

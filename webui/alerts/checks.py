@@ -36,9 +36,10 @@ SUPPORT_JOB_FAILED = ("failed", "interrupted")
 
 def _volume(path: str, what: str, subject: str, facts: Facts) -> Finding | None:
     usage = shutil.disk_usage(path)
-    if not usage.total:
+    if not usage.used + usage.free:
         return None
-    percent = round(100 * (usage.total - usage.free) / usage.total)
+    # As df counts it: the blocks kept for root are neither used nor free to the web UI.
+    percent = round(100 * usage.used / (usage.used + usage.free))
     warning = facts.config["ALERT_VOLUME_WARNING_PERCENT"]
     critical = facts.config["ALERT_VOLUME_CRITICAL_PERCENT"]
     if percent < warning:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 EXTENSION = "alert_watcher"
 # How often the thread looks for a finished job between evaluations.
 POLL_SECONDS = 2.0
+WAKE_SETTLE_SECONDS = 1.0
 # Audit actions after which the rules may find something else (prefixes end with "_").
 WAKING_ACTIONS = ("diagnostics_run", "sign_in", "lockout", "connectivity_mode", "power_request",
                   "power_cancel", "support_")
@@ -41,19 +42,31 @@ def wakes(action: str) -> bool:
 
 
 def last_finished_job(conn) -> tuple[float, int]:
-    """When the newest finished job finished, and how many jobs have finished: a change means a
-    run, a package or an upload ended since the last look."""
-    row = conn.execute("SELECT max(finished_at), count(finished_at) FROM jobs").fetchone()
+    """When the newest diagnostic run, support package or ticket upload finished, and how many
+    have: a change means one ended since the last look."""
+    from webui.support.packages import KIND as PACKAGES
+    from webui.support.tickets import UPLOAD_KIND
+    from webui.troubleshooting.service import KIND as DIAGNOSTICS
+
+    row = conn.execute("SELECT max(finished_at), count(finished_at) FROM jobs "
+                       "WHERE kind IN (?, ?, ?)", (DIAGNOSTICS, PACKAGES, UPLOAD_KIND)).fetchone()
     return row[0] or 0.0, row[1]
+
+
+def wait_or_wake(woken: threading.Event, seconds: float) -> None:
+    """Wait ``seconds`` unless woken; once woken, a moment more so that a burst of entries (a
+    storm of failed sign-ins) makes one evaluation, not one each."""
+    if woken.wait(seconds):
+        time.sleep(WAKE_SETTLE_SECONDS)
 
 
 class Watcher:
     """Evaluates the alert rules of ``app``; :meth:`tick` is one look."""
 
     def __init__(self, app: Flask, clock: Callable[[], float] = time.time,
-                 wait: Callable[[threading.Event, float], Any] | None = None):
+                 wait: Callable[[threading.Event, float], Any] = wait_or_wake):
         self.app, self.clock = app, clock
-        self.wait = wait or (lambda event, seconds: event.wait(seconds))
+        self.wait = wait
         self.interval = float(app.config["ALERTS_CHECK_SECONDS"])
         self.woken = threading.Event()
         self.evaluated_at: float | None = None
