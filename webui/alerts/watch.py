@@ -21,6 +21,9 @@ from flask import Flask
 from webui import db
 from webui.alerts import service
 from webui.audit import on_record
+from webui.support.packages import KIND as PACKAGES
+from webui.support.tickets import UPLOAD_KIND
+from webui.troubleshooting.service import KIND as DIAGNOSTICS
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +47,6 @@ def wakes(action: str) -> bool:
 def last_finished_job(conn) -> tuple[float, int]:
     """When the newest diagnostic run, support package or ticket upload finished, and how many
     have: a change means one ended since the last look."""
-    from webui.support.packages import KIND as PACKAGES
-    from webui.support.tickets import UPLOAD_KIND
-    from webui.troubleshooting.service import KIND as DIAGNOSTICS
-
     row = conn.execute("SELECT max(finished_at), count(finished_at) FROM jobs "
                        "WHERE kind IN (?, ?, ?)", (DIAGNOSTICS, PACKAGES, UPLOAD_KIND)).fetchone()
     return row[0] or 0.0, row[1]
