@@ -18,8 +18,8 @@ bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
 PER_PAGE = 50
 CARD_ALERTS = 5
-# The state filter's choices; the page opens on the alerts that still need an eye.
-STATE_FILTERS = {"open": "Open (active and acknowledged)", "active": "Active",
+# The state filter's choices; the page opens on the open ones: active and acknowledged.
+STATE_FILTERS = {"open": "Open", "active": "Active",
                  "acknowledged": "Acknowledged", "cleared": "History (cleared)", "all": "All"}
 DEFAULT_STATE = "open"
 STATE_LABELS = {"active": "Active", "acknowledged": "Acknowledged", "cleared": "Cleared"}
@@ -66,8 +66,10 @@ def page():
 
 
 def _detail(row: sqlite3.Row, form: AcknowledgeForm | None = None, status: int = 200):
-    return render_template("alerts/alert.html", alert=service.to_dict(row),
-                           form=form or AcknowledgeForm()), status
+    form = form or AcknowledgeForm()
+    if row["state"] == "acknowledged":
+        form.note.label.text = "New note"
+    return render_template("alerts/alert.html", alert=service.to_dict(row), form=form), status
 
 
 @bp.route("/<int:alert_id>")
