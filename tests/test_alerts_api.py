@@ -6,6 +6,7 @@ from __future__ import annotations
 from webui import audit, db, jobs
 from webui.alerts import service
 from webui.alerts.rules import Finding, Rule
+from webui.users import service as accounts
 
 NOW = 1_800_000_000.0
 
@@ -104,8 +105,6 @@ def test_an_admin_acknowledges_with_a_note_and_it_is_audited(app, client, auth):
 def test_a_bearer_token_of_an_administrator_acknowledges(app, client):
     [change] = raise_alerts(app, "media")
     with app.app_context():
-        from webui.users import service as accounts
-
         token = accounts.create_token(db.get_db(), audit.CONSOLE, "monitor", "administrator",
                                       None).token
     answer = client.post(f"/api/v1/alerts/{change.alert_id}/acknowledge", json={"note": "seen"},
