@@ -4,6 +4,7 @@ only), the top-bar counts on every page and the overview card."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 
 from webui import db
@@ -189,3 +190,13 @@ def test_hostile_values_are_shown_as_text(app, client, auth):
         html = page_text(client, path)
         assert "<script>alert" not in html, path
         assert "&lt;script&gt;alert(" in html, path
+
+
+def test_a_page_still_renders_when_the_counts_cannot_be_read(app, client, auth, monkeypatch):
+    def locked(conn, state="active"):
+        raise sqlite3.OperationalError("database is locked")
+
+    auth.sign_in_viewer()
+    monkeypatch.setattr(service, "counts", locked)
+    html = page_text(client, "/settings")
+    assert "topbar-alerts" not in html and "Traceback" not in html
