@@ -16,6 +16,8 @@ import pytest
 from flask import url_for
 
 from webui import db
+from webui.alerts import service as alerts
+from webui.alerts.rules import Finding, Rule
 from webui.auth import users
 from webui.support.forms import UploadForm, UsbForm
 from webui.troubleshooting import service as diagnostics
@@ -47,7 +49,8 @@ TICKET = {"summary": "Uploads stall every night", "problem_type": "data_transfer
 UNSHOWN = {"support.upload_ticket": UploadForm, "support.copy_ticket_to_usb": UsbForm,
            "support.cancel_package": None}
 FORM_ENDPOINTS = [
-    "auth.change_password", "auth.sign_in", "auth.sign_out", "connectivity.change_mode",
+    "alerts.acknowledge", "auth.change_password", "auth.sign_in", "auth.sign_out",
+    "connectivity.change_mode",
     "dashboard.dismiss_banner", "power.cancel", "power.submit", "support.cancel_package",
     "support.copy_ticket_to_usb",
     "support.create_package", "support.create_ticket", "support.delete_package",
@@ -91,8 +94,8 @@ class Forms(HTMLParser):
 
 @pytest.fixture(scope="module")
 def device(tmp_path_factory):
-    """One app with a second user, a token, a ready package and ticket, and a scheduled
-    dry-run restart, so every form the UI has is on some page."""
+    """One app with a second user, a token, a ready package and ticket, a scheduled dry-run
+    restart and an open alert, so every form the UI has is on some page."""
     base = tmp_path_factory.mktemp("forms")
     (base / "hooks").mkdir()
     with pytest.MonkeyPatch.context() as patch:
@@ -109,6 +112,9 @@ def device(tmp_path_factory):
         assert token.status_code == 201
         with app.app_context():
             viewer_id = users.by_name(db.get_db(), "viewer")["id"]
+            [raised] = alerts.apply(db.get_db(), {Rule(
+                id="share_errors", severity="warning", title="Upload errors", message="m",
+                action="a", raises="r", clears="c", check=lambda facts: []): [Finding()]}, 0)
         package = make_package(auth)
         ticket = file_ticket(auth)
         assert auth.api("POST", "/api/v1/power", {"action": "restart", "delay_minutes": 60}
@@ -118,6 +124,7 @@ def device(tmp_path_factory):
                  and not rule.rule.startswith(("/api/", "/static", "/metrics", "/healthz"))
                  and not rule.rule.endswith(".csv")]
         pages += [f"/troubleshooting/support/tickets/{ticket['id']}",
+                  f"/alerts/{raised.alert_id}",
                   "/power/confirm?action=restart&delay_minutes=0&message=",
                   "/power/confirm?action=shutdown&delay_minutes=60&message=bye",
                   f"/users/{viewer_id}/reset/confirm", f"/users/{viewer_id}/delete/confirm",

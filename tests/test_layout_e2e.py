@@ -23,10 +23,13 @@ VIEWER_PASSWORD = "quartz harbour willow 61 ember"
 COPYLOGS = REPO / "tests" / "data" / "copylogs" / "root1"
 SHOTS = OUTPUT / "layout"
 
-# Made in the instance by the server's own Python: a viewer, and 24 hours of usage history.
+# Made in the instance by the server's own Python: a viewer, 24 hours of usage history, and
+# alerts of every severity (one with a long unbroken subject, one acknowledged with a note).
 PREPARE = textwrap.dedent(f"""
     import math, time
-    from webui import create_app, db
+    from webui import audit, create_app, db
+    from webui.alerts import service
+    from webui.alerts.rules import Finding, Rule
     from webui.auth import users
     from webui.dashboard import history, usage
     app = create_app()
@@ -38,7 +41,22 @@ PREPARE = textwrap.dedent(f"""
             wave = (1 + math.sin(n / 90)) / 2
             history.record(conn, usage.Sample(now - n * 60, 5 + 60 * wave, 40 + 10 * wave,
                                               wave * 4e6, wave * 1e6, wave * 2e5, wave * 5e4))
+        rule = Rule(id="share_upload_errors", severity="warning",
+                    title="Upload errors on share {{share}}",
+                    message="{{count}} file(s) of share {{share}} could not be uploaded.",
+                    action="Open the share's copy log and fix the files it names.",
+                    raises="r", clears="c", check=lambda facts: [])
+        long_name = "archive_" + "x" * 80
+        service.apply(conn, {{rule: [
+            Finding("media", {{"share": "media", "count": 12}}, severity="critical"),
+            Finding("backups", {{"share": "backups", "count": 40}}, severity="critical"),
+            Finding(long_name, {{"share": long_name, "count": 3}}),
+            Finding("logs", {{"share": "logs", "count": 1}}, severity="informational")]}}, now)
+        first = service.open_alert(conn, rule.id, "media")["id"]
+        service.acknowledge(conn, first, audit.CONSOLE, "Replacement disk ordered " * 8)
 """)
+# Pages the navigation leads to that are not in it: one alert.
+LINKED_PAGES = ("/alerts/1",)
 
 # What the browser measures on a page: text outside its card, and what sticks out of the window.
 MEASURE = """() => {
@@ -114,7 +132,9 @@ def signed_in(layout_server, browser):
 
 
 def navigation(page) -> list[str]:
-    return page.eval_on_selector_all("#sidenav a", "links => links.map(a => a.pathname)")
+    """The pages of the navigation and the ones they lead to."""
+    return [*page.eval_on_selector_all("#sidenav a", "links => links.map(a => a.pathname)"),
+            *LINKED_PAGES]
 
 
 def settle(page) -> None:

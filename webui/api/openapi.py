@@ -28,6 +28,8 @@ TAGS = {
     "device": "Identity, hardware and live usage of the device.",
     "diagnostics": "The diagnostic tests and their runs.",
     "health": "The device's health: the latest result of each diagnostic test.",
+    "alerts": "The device's alert list: raised by its rules, cleared when the cause goes, "
+              "acknowledged by an administrator with a note.",
     "power": "Restart or shut down, now or later.",
     "connectivity": "How connected the device is to the cloud.",
     "copy logs": "Logs of data copied and uploaded, with their errors explained.",
