@@ -143,6 +143,10 @@ def serve() -> int:
     host, port = values["BIND"]
     scheme = "https" if values["TLS"] else "http"
     print(f"edge-webui serving {scheme}://{host}:{port}/ (Ctrl+C stops it)", flush=True)
+    if values["TLS"]:
+        from webui.certificates.service import fingerprint_line
+
+        print(fingerprint_line(values["TLS_CERT"]) or "", flush=True)
     hide_server_banner()
     _Gunicorn(gunicorn_options(values)).run()
     return 0
