@@ -47,7 +47,8 @@ TICKET = {"summary": "Uploads stall every night", "problem_type": "data_transfer
 UNSHOWN = {"support.upload_ticket": UploadForm, "support.copy_ticket_to_usb": UsbForm,
            "support.cancel_package": None}
 FORM_ENDPOINTS = [
-    "auth.change_password", "auth.sign_in", "auth.sign_out", "connectivity.change_mode",
+    "auth.change_password", "auth.sign_in", "auth.sign_out", "certificates.generate",
+    "certificates.upload", "connectivity.change_mode",
     "dashboard.dismiss_banner", "power.cancel", "power.submit", "support.cancel_package",
     "support.copy_ticket_to_usb",
     "support.create_package", "support.create_ticket", "support.delete_package",

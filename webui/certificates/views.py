@@ -39,7 +39,8 @@ def page():
     return _page()
 
 
-@bp.route("/certificate.<any(pem, der):kind>")
+@bp.route("/certificate.pem", defaults={"kind": "pem"})
+@bp.route("/certificate.der", defaults={"kind": "der"})
 def download(kind: str):
     cert = found_or_404(service.in_use(current_app.config).certificate,
                         "There is no readable certificate to download.")
