@@ -99,7 +99,7 @@ def cmd_cert_show(args: argparse.Namespace) -> int:
 
 
 def _certificate_change(change) -> int:
-    """Run ``change(conn, config)`` (generate or import), audited as the console."""
+    """Run ``change(conn, actor, config)`` (generate or import) as the console, audited."""
     from webui import audit, db
     from webui.certificates import service
 

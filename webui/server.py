@@ -126,6 +126,12 @@ def gunicorn_options(values: dict) -> dict:
     return options
 
 
+def _fingerprint_line(values: dict) -> str | None:
+    from webui.certificates.service import fingerprint_line
+
+    return fingerprint_line(values["TLS_CERT"])
+
+
 def serve() -> int:
     from pathlib import Path
 
@@ -143,10 +149,9 @@ def serve() -> int:
     host, port = values["BIND"]
     scheme = "https" if values["TLS"] else "http"
     print(f"edge-webui serving {scheme}://{host}:{port}/ (Ctrl+C stops it)", flush=True)
-    if values["TLS"]:
-        from webui.certificates.service import fingerprint_line
-
-        print(fingerprint_line(values["TLS_CERT"]) or "", flush=True)
+    fingerprint = _fingerprint_line(values) if values["TLS"] else None
+    if fingerprint:
+        print(fingerprint, flush=True)
     hide_server_banner()
     _Gunicorn(gunicorn_options(values)).run()
     return 0
