@@ -5,7 +5,8 @@ import pytest
 from webui import cli
 
 COMMANDS = ([], ["init"], ["serve"], ["set-password"], ["token"], ["token", "create"],
-            ["support-package"])
+            ["support-package"], ["cert"], ["cert", "show"], ["cert", "generate"],
+            ["cert", "import"])
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "edge-webui")

@@ -50,7 +50,7 @@ UNSHOWN = {"support.upload_ticket": UploadForm, "support.copy_ticket_to_usb": Us
            "support.cancel_package": None}
 FORM_ENDPOINTS = [
     "alerts.acknowledge", "auth.change_password", "auth.sign_in", "auth.sign_out",
-    "connectivity.change_mode",
+    "certificates.generate", "certificates.upload", "connectivity.change_mode",
     "dashboard.dismiss_banner", "power.cancel", "power.submit", "support.cancel_package",
     "support.copy_ticket_to_usb",
     "support.create_package", "support.create_ticket", "support.delete_package",

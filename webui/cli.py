@@ -30,6 +30,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     cert, key = Path(cfg["TLS_CERT"]), Path(cfg["TLS_KEY"])
     if cfg["TLS"]:
         _ensure_certificate(cert, key, cfg["DEVICE_NAME"])
+        _show_fingerprint(cert)
     password_file = inst / instance.INITIAL_PASSWORD
     with app.app_context():
         conn = db.get_db()
@@ -65,6 +66,75 @@ def _ensure_certificate(cert: Path, key: Path, device_name: str) -> None:
     verb = {"missing": "Created", "expiring": "Renewed"}.get(state, "Replaced")
     print(f"{verb} the self-signed TLS certificate for {device_name}: {cert} "
           f"(valid {instance.CERTIFICATE_DAYS} days)")
+
+
+def _show_fingerprint(cert: Path) -> None:
+    from webui.certificates.service import fingerprint_line
+
+    line = fingerprint_line(str(cert))
+    if line:
+        print(f"{line}\n(compare it with the one your browser shows before accepting its "
+              "warning)", flush=True)
+
+
+def cmd_cert_show(args: argparse.Namespace) -> int:
+    from webui.certificates import service
+
+    in_use = service.in_use(settings.load())
+    cert = in_use.certificate
+    if cert is None:
+        print(f"edge-webui: {in_use.path}: {in_use.problem}", file=sys.stderr)
+        return 1
+    facts = [("File", in_use.path), ("Subject", cert.subject),
+             ("Names", ", ".join(cert.names) or "-"),
+             ("Issuer", cert.issuer + (" (self-signed)" if cert.self_signed else "")),
+             ("Valid from", f"{cert.not_before:%Y-%m-%d %H:%M} UTC"),
+             ("Valid until", f"{cert.not_after:%Y-%m-%d %H:%M} UTC ({cert.days_left()} days)"),
+             ("Key", cert.key), ("SHA-256", cert.sha256_fingerprint),
+             ("State", ("valid" if in_use.valid else "not valid")
+              + ("" if in_use.covers_device else f"; does not cover {in_use.device_name}"))]
+    for label, value in facts:
+        print(f"{label + ':':13}{value}")
+    return 0
+
+
+def _certificate_change(change) -> int:
+    """Run ``change(conn, actor, config)`` (generate or import) as the console, audited."""
+    from webui import audit, db
+    from webui.certificates import service
+
+    app = _app()
+    with app.app_context():
+        try:
+            new = change(db.get_db(), audit.CONSOLE, app.config)
+        except (service.CertificateRefused, service.InstallFailed, OSError) as exc:
+            print(f"edge-webui: not changed: {exc}", file=sys.stderr)
+            return 1
+    for warning in getattr(new, "warnings", ()):
+        print(f"edge-webui: warning: {warning}", file=sys.stderr)
+    cert = getattr(new, "certificate", new)
+    print(f"Installed the certificate for {', '.join(cert.names)}; a running server presents "
+          f"it on new connections.\nSHA-256 fingerprint: {cert.sha256_fingerprint}")
+    return 0
+
+
+def cmd_cert_generate(args: argparse.Namespace) -> int:
+    from webui.certificates import service
+
+    return _certificate_change(service.generate)
+
+
+def cmd_cert_import(args: argparse.Namespace) -> int:
+    from webui.certificates import service
+
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+    try:
+        files = [service.read_capped(Path(p)) for p in (args.file, args.key) if p]
+    except (OSError, service.CertificateRefused) as exc:
+        print(f"edge-webui: {exc}", file=sys.stderr)
+        return 1
+    return _certificate_change(
+        lambda conn, actor, config: service.upload(conn, actor, config, files, password))
 
 
 def _show_setup_password(password: str, path: Path) -> None:
@@ -196,6 +266,23 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--role", default="viewer", choices=("administrator", "viewer"))
     t.add_argument("--expires-days", type=int, default=None, help="days until it expires")
     t.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("cert", help="show, generate or import the web UI's TLS certificate",
+                       epilog=EPILOG)
+    cert_sub = p.add_subparsers(dest="cert_command", required=True, metavar="ACTION")
+    c = cert_sub.add_parser("show", help="describe the certificate in use", epilog=EPILOG)
+    c.set_defaults(func=cmd_cert_show)
+    c = cert_sub.add_parser("generate", help="install a new self-signed certificate for the "
+                            "device name", epilog=EPILOG)
+    c.set_defaults(func=cmd_cert_generate)
+    c = cert_sub.add_parser("import", help="check and install a certificate: PEM (certificate, "
+                            "chain, key) or PKCS#12", epilog=EPILOG)
+    c.add_argument("file", metavar="FILE", help="PEM certificate with its chain (and key), or "
+                   "a PKCS#12 file with --password-stdin")
+    c.add_argument("--key", metavar="FILE", help="PEM private key, when not in FILE")
+    c.add_argument("--password-stdin", action="store_true",
+                   help="FILE is PKCS#12; read its password from the first line of stdin")
+    c.set_defaults(func=cmd_cert_import)
 
     p = sub.add_parser("diagnose", add_help=False, help="run the diagnostic tests "
                        "(exit code 0 healthy, 1 warning, 2 unhealthy); --help for options")

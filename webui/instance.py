@@ -65,7 +65,17 @@ def secret_key(instance: Path) -> bytes:
 
 
 def make_certificate(cert_path: Path, key_path: Path, device_name: str) -> None:
-    """A self-signed certificate for the device name, localhost and loopback (397 days)."""
+    """Write a new self-signed certificate for the device name and its key (both 0600)."""
+    cert_pem, key_pem = self_signed_certificate(device_name)
+    ensure_dir(cert_path.parent)
+    ensure_dir(key_path.parent)
+    write_private(key_path, key_pem)
+    write_private(cert_path, cert_pem)
+
+
+def self_signed_certificate(device_name: str) -> tuple[bytes, bytes]:
+    """A self-signed certificate for the device name, localhost and loopback (397 days), and
+    its key, both PEM."""
     # Imported here: the running service never needs them, and they cost memory.
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -96,12 +106,9 @@ def make_certificate(cert_path: Path, key_path: Path, device_name: str) -> None:
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
                            critical=False)
             .sign(key, hashes.SHA256()))
-    ensure_dir(cert_path.parent)
-    ensure_dir(key_path.parent)
-    write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
-                                              serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
 
 
 def _signature_only():
@@ -120,20 +127,18 @@ def certificate_state(cert_path: Path) -> tuple[str, dt.datetime | None]:
     expiry or past it) or ``foreign`` (expiring, but not made here: an admin's own certificate
     is never replaced).
     """
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
+    from diagnostics import tls
 
     try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        cert = tls.read_pem(cert_path.read_bytes())[0]
     except FileNotFoundError:
         return "missing", None
     except (OSError, ValueError):
         return "unreadable", None
-    expires = cert.not_valid_after_utc
+    expires = cert.not_after
     if expires - dt.datetime.now(dt.UTC) > dt.timedelta(days=RENEW_WITHIN_DAYS):
         return "good", expires
-    orgs = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
-    ours = cert.issuer == cert.subject and orgs == [CERTIFICATE_ORG]
+    ours = cert.self_signed and cert.organizations == (CERTIFICATE_ORG,)
     return ("expiring" if ours else "foreign"), expires
 
 

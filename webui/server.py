@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import ssl
 import sys
+import threading
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import wsgi as gunicorn_wsgi
@@ -17,14 +20,60 @@ TLS12_CIPHERS = ":".join((
     "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"))
 
 
-def tls_context(conf, default_ssl_context_factory) -> ssl.SSLContext:
-    """gunicorn's ``ssl_context`` hook: its context with the intermediate profile applied."""
-    context = default_ssl_context_factory()
+class ServedCertificate:
+    """The TLS context of new connections, made anew when the certificate or key file changes.
+
+    gunicorn asks for a context on every connection: the files are read only when they change,
+    so an installed certificate is in service at once, with no restart, and a pair that cannot
+    be loaded leaves the previous one in service.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stamp: tuple | None = None
+        self._context: ssl.SSLContext | None = None
+
+    def context(self, conf, default_ssl_context_factory) -> ssl.SSLContext:
+        stamp = (_file_stamp(conf.certfile), _file_stamp(conf.keyfile))
+        with self._lock:
+            if self._context is None or stamp != self._stamp:
+                self._load(default_ssl_context_factory)
+                self._stamp = stamp
+            return self._context
+
+    def _load(self, default_ssl_context_factory) -> None:
+        try:
+            self._context = _intermediate(default_ssl_context_factory())
+        except (OSError, ssl.SSLError) as exc:
+            if self._context is None:
+                raise
+            logging.getLogger("gunicorn.error").warning(
+                "edge-webui: the new TLS certificate cannot be loaded (%s); the previous one "
+                "stays in service", exc)
+
+
+def _file_stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _intermediate(context: ssl.SSLContext) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(TLS12_CIPHERS)
     # Every suite left is strong, so the client picks the one its hardware runs fastest.
     context.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
     return context
+
+
+_served = ServedCertificate()
+
+
+def tls_context(conf, default_ssl_context_factory) -> ssl.SSLContext:
+    """gunicorn's ``ssl_context`` hook: the certificate in service, intermediate profile."""
+    return _served.context(conf, default_ssl_context_factory)
 
 
 _gunicorn_headers = gunicorn_wsgi.Response.default_headers
@@ -92,6 +141,12 @@ def gunicorn_options(values: dict) -> dict:
     return options
 
 
+def _fingerprint_line(values: dict) -> str | None:
+    from webui.certificates.service import fingerprint_line
+
+    return fingerprint_line(values["TLS_CERT"])
+
+
 def serve() -> int:
     from pathlib import Path
 
@@ -109,6 +164,9 @@ def serve() -> int:
     host, port = values["BIND"]
     scheme = "https" if values["TLS"] else "http"
     print(f"edge-webui serving {scheme}://{host}:{port}/ (Ctrl+C stops it)", flush=True)
+    fingerprint = _fingerprint_line(values) if values["TLS"] else None
+    if fingerprint:
+        print(fingerprint, flush=True)
     hide_server_banner()
     _Gunicorn(gunicorn_options(values)).run()
     return 0

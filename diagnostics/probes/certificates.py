@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import ExtensionOID, NameOID
-
+from diagnostics import tls
 from diagnostics.host import Host
 from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
@@ -19,8 +16,8 @@ DESCRIPTION = ("The web UI certificate is valid, does not expire within 30 days,
                "this device.")
 REQUIRES = NOTHING
 
-RENEW_ACTION = ("Renew the web UI certificate ('edge-webui init' creates a new self-signed one) "
-                "or install one from your certificate authority.")
+RENEW_ACTION = ("Renew the web UI certificate (Certificates page, or 'edge-webui cert generate' "
+                "for a new self-signed one) or install one from your certificate authority.")
 
 
 def run(host: Host, settings: ProbeSettings) -> Result:
@@ -35,21 +32,21 @@ def run(host: Host, settings: ProbeSettings) -> Result:
         verdict.problem(Status.UNHEALTHY, f"The certificate {path} does not exist", RENEW_ACTION)
         return verdict.result("", {"path": path})
     try:
-        cert = x509.load_pem_x509_certificates(pem)[0]
+        cert = tls.read_pem(pem)[0]
     except ValueError as exc:
         verdict.problem(Status.UNHEALTHY, f"{path} holds no readable PEM certificate ({exc})",
                         RENEW_ACTION)
         return verdict.result("", {"path": path})
 
     now = dt.datetime.now(dt.UTC)
-    not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+    not_before, not_after = cert.not_before, cert.not_after
     days_left = (not_after - now).total_seconds() / 86400
-    names = _names(cert)
-    details = {"path": path, "subject": cert.subject.rfc4514_string(),
-               "issuer": cert.issuer.rfc4514_string(), "self_signed": cert.issuer == cert.subject,
+    names = cert.names
+    details = {"path": path, "subject": cert.subject, "issuer": cert.issuer,
+               "self_signed": cert.self_signed,
                "not_before": not_before.isoformat(), "not_after": not_after.isoformat(),
-               "days_left": int(days_left), "names": names,
-               "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(":"),
+               "days_left": int(days_left), "names": names, "key": cert.key,
+               "sha256_fingerprint": cert.sha256_fingerprint.lower(),
                "device_name": settings.device_name}
     if now < not_before:
         verdict.problem(Status.UNHEALTHY, f"The certificate is not valid before "
@@ -61,34 +58,10 @@ def run(host: Host, settings: ProbeSettings) -> Result:
     elif days_left < settings.certificate_warning_days:
         verdict.problem(Status.WARNING, f"The certificate expires in {int(days_left)} days "
                                         f"({not_after:%Y-%m-%d})", RENEW_ACTION)
-    if settings.device_name and not matches_name(names, settings.device_name):
+    if settings.device_name and not cert.covers(settings.device_name):
         verdict.problem(Status.WARNING,
                         f"The certificate is for {', '.join(names) or 'no name'}, "
                         f"not {settings.device_name}",
                         "Browsers will warn about this certificate. " + RENEW_ACTION)
     return verdict.result(f"Valid until {not_after:%Y-%m-%d} ({int(days_left)} days), issued "
                           f"for {settings.device_name}", details)
-
-
-def matches_name(names: list[str], device_name: str) -> bool:
-    """True when a DNS name (with ``*.`` wildcards), address or short host name fits the device."""
-    wanted = device_name.lower().rstrip(".")
-    for name in (n.lower().rstrip(".") for n in names):
-        if name == wanted or name.split(".")[0] == wanted or wanted.split(".")[0] == name:
-            return True
-        if name.startswith("*.") and "." in wanted and wanted.split(".", 1)[1] == name[2:]:
-            return True
-    return False
-
-
-def _names(cert: x509.Certificate) -> list[str]:
-    try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
-    except x509.ExtensionNotFound:
-        san = None
-    if san is not None:
-        return [*san.get_values_for_type(x509.DNSName),
-                *(str(a) for a in san.get_values_for_type(x509.IPAddress))]
-    common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return [str(a.value) for a in common]
-
