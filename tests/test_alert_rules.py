@@ -35,7 +35,7 @@ Usage = namedtuple("Usage", "total used free")
 def evaluate(app, rule_id: str, now: float | None = None) -> list[str]:
     """Evaluate one rule now (or at ``now``); answers the events."""
     with app.app_context():
-        changes = service.evaluate(db.get_db(), app.config,
+        changes = service.evaluate(db.get_db(), app,
                                    time.time() if now is None else now, [by_id()[rule_id]])
     return [change.event for change in changes]
 

@@ -24,7 +24,7 @@ def share_rule(found: list[Finding]) -> Rule:
 
 def evaluate(app, rule: Rule, now: float = NOW) -> list[service.Change]:
     with app.app_context():
-        return service.evaluate(db.get_db(), app.config, now, [rule])
+        return service.evaluate(db.get_db(), app, now, [rule])
 
 
 def alerts(app, **filters) -> list[dict]:
@@ -181,7 +181,7 @@ def test_a_test_turning_unhealthy_raises_a_critical_alert_with_its_recommended_a
     rules = {rule.id: rule for rule in diagnostic_rules()}
     add_run(app, {"disks": "unhealthy", "memory": "warning", "cpus": "healthy"})
     with app.app_context():
-        service.evaluate(db.get_db(), app.config, NOW, rules.values())
+        service.evaluate(db.get_db(), app, NOW, rules.values())
     by_rule = {a["rule"]: a for a in alerts(app)}
     assert set(by_rule) == {"test_disks", "test_memory"}
     disks = by_rule["test_disks"]
@@ -191,6 +191,6 @@ def test_a_test_turning_unhealthy_raises_a_critical_alert_with_its_recommended_a
     # A later run of the disks test alone clears its alert; the memory warning stays.
     add_run(app, {"disks": "healthy"})
     with app.app_context():
-        service.evaluate(db.get_db(), app.config, NOW + 60, rules.values())
+        service.evaluate(db.get_db(), app, NOW + 60, rules.values())
     states = {a["rule"]: a["state"] for a in alerts(app)}
     assert states == {"test_disks": "cleared", "test_memory": "active"}

@@ -150,7 +150,7 @@ def test_a_diagnostic_test_turning_unhealthy_is_listed_by_its_rule(app, client, 
     with app.app_context():
         conn = db.get_db()
         jobs.record_done(conn, "diagnostics", {"tests": ["disks"]}, result, "admin")
-        service.evaluate(conn, app.config, NOW)
+        service.evaluate(conn, app, NOW)
     auth.sign_in_viewer()
     [alert] = client.get("/api/v1/alerts?rule=test_disks").get_json()["items"]
     assert alert["severity"] == "critical" and alert["recommended_action"] == "Replace sda."

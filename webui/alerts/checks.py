@@ -165,12 +165,10 @@ def lockouts(facts: Facts) -> Iterable[Finding]:
 
 
 def _copy_log_errors(facts: Facts) -> Counter:
-    from flask import current_app
-
     from webui.copylogs.queries import REFRESH_KINDS, UPLOAD_KINDS, upload_errors
 
     return facts.once("copy_log_errors", lambda: upload_errors(
-        current_app.extensions["copylogs"], facts.now, (*UPLOAD_KINDS, *REFRESH_KINDS))[0])
+        facts.extensions["copylogs"], facts.now, (*UPLOAD_KINDS, *REFRESH_KINDS))[0])
 
 
 def _errors_by_share(facts: Facts, kinds: tuple[str, ...]) -> Iterable[Finding]:

@@ -41,13 +41,15 @@ class Finding:
 
 @dataclass(frozen=True)
 class Facts:
-    """What checks read: the database, the settings and the time of this evaluation.
+    """What checks read: the database, the settings, the app's services (the copy-log store)
+    and the time of this evaluation.
 
     ``cache`` lets checks share a reading made once per evaluation (the latest results)."""
 
     conn: Any
     config: Mapping[str, Any]
     now: float
+    extensions: Mapping[str, Any] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
 
     def once(self, key: str, read: Callable[[], Any]) -> Any:

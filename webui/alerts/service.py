@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 
 from webui import audit, db
 from webui.alerts.rules import SEVERITIES, Facts, Finding, Rule, catalogue, severity_rank
@@ -56,11 +56,17 @@ def on_change(app: Flask, listener: Listener) -> None:
     app.extensions.setdefault(LISTENERS, []).append(listener)
 
 
-def _tell(conn: sqlite3.Connection, alert_id: int, event: str) -> None:
-    if not has_app_context():
+def listeners(app: Flask) -> Sequence[Listener]:
+    """Who hears of the alert changes of ``app``."""
+    return app.extensions.get(LISTENERS, ())
+
+
+def _tell(conn: sqlite3.Connection, alert_id: int, event: str,
+          listening: Sequence[Listener]) -> None:
+    if not listening:
         return
     row = get(conn, alert_id)
-    for listener in current_app.extensions.get(LISTENERS, ()):
+    for listener in listening:
         try:
             listener(conn, row, event)
         except Exception:  # a listener's fault must not undo or stop the alert list
@@ -119,11 +125,12 @@ def _clear(conn, row: sqlite3.Row, now: float) -> Change:
     return Change(row["id"], "cleared")
 
 
-def apply(conn: sqlite3.Connection, found: Mapping[Rule, Iterable[Finding]],
-          now: float) -> list[Change]:
+def apply(conn: sqlite3.Connection, found: Mapping[Rule, Iterable[Finding]], now: float,
+          listening: Sequence[Listener] = ()) -> list[Change]:
     """Bring the alert list in line with what the rules in ``found`` found now: raise or
-    update each finding's alert, clear those rules' open alerts whose subject was not found.
-    Alerts of rules not in ``found`` are left alone."""
+    update each finding's alert, clear those rules' open alerts whose subject was not found,
+    then tell ``listening`` what was raised or cleared. Alerts of rules not in ``found`` are
+    left alone."""
     changes: list[Change] = []
     for rule, findings in found.items():
         with db.transaction(conn):
@@ -139,21 +146,22 @@ def apply(conn: sqlite3.Connection, found: Mapping[Rule, Iterable[Finding]],
                     changes.append(_clear(conn, row, now))
     for change in changes:
         if change.event in EVENTS:
-            _tell(conn, change.alert_id, change.event)
+            _tell(conn, change.alert_id, change.event, listening)
     return changes
 
 
-def evaluate(conn: sqlite3.Connection, config: Mapping[str, Any], now: float,
+def evaluate(conn: sqlite3.Connection, app: Flask, now: float,
              rules: Iterable[Rule] | None = None) -> list[Change]:
-    """Run every rule's check against the device now and apply what they found."""
-    facts = Facts(conn, config, now)
+    """Run every rule's check (or those of ``rules``) against the device now, apply what they
+    found, and tell the app's listeners."""
+    facts = Facts(conn, app.config, now, app.extensions)
     found: dict[Rule, list[Finding]] = {}
     for rule in catalogue() if rules is None else rules:
         try:
             found[rule] = list(rule.check(facts))
         except Exception:  # one rule's bad moment must not stop or clear the others
             log.exception("alert rule %s could not be checked", rule.id)
-    changes = apply(conn, found, now)
+    changes = apply(conn, found, now, listeners(app))
     prune(conn, now)
     return changes
 

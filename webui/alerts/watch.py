@@ -110,7 +110,7 @@ class Watcher:
             # Noted first: a job finishing during the evaluation is looked at next time.
             self._jobs_seen = jobs_now
             self.evaluated_at = now
-            return service.evaluate(conn, self.app.config, now)
+            return service.evaluate(conn, self.app, now)
 
 
 def watcher(app: Flask) -> Watcher:
