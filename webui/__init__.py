@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         last_seen,
         limits,
         metrics,
+        notifications,
         power,
         security,
         shell,
@@ -75,7 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         core.init_app(app)
     # Each feature registers its pages, API, navigation entry, banners, cards and clean-ups.
     for feature in (auth, dashboard, troubleshooting, health, support, copylogs, power,
-                    connectivity, users, audit, alerts, api, metrics):
+                    connectivity, users, audit, alerts, notifications, api, metrics):
         feature.init_app(app)
 
     for cleanup in shell.of(app).cleanups:
