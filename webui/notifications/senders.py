@@ -187,12 +187,13 @@ def _send_email(channel: Channel, outgoing: Outgoing, addresses: Sequence[str]) 
     s = channel.settings
     context = _tls_context(s.get("ca_file"))
     host, port = endpoint(channel)
+    # Given the host, smtplib connects at once and names the server by it for TLS.
     if s["security"] == "tls":
-        smtp: smtplib.SMTP = _PinnedSMTPS(addresses, timeout=TIMEOUT, context=context)
+        smtp: smtplib.SMTP = _PinnedSMTPS(addresses, host=host, port=port, timeout=TIMEOUT,
+                                          context=context)
     else:
-        smtp = _PinnedSMTP(addresses, timeout=TIMEOUT)
+        smtp = _PinnedSMTP(addresses, host=host, port=port, timeout=TIMEOUT)
     with smtp:
-        smtp.connect(host, port)
         if s["security"] == "starttls":
             smtp.ehlo()
             smtp.starttls(context=context)
