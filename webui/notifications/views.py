@@ -59,6 +59,11 @@ def test_outcome(delivery_id: int):
     return body if test["state"] == "pending" else htmx.stop_polling(body)
 
 
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
 def _form_page(form, kind: str, channel=None, status: int = 200):
     return render_template("notifications/form.html", form=form, kind=kind,
                            kind_label=KIND_LABELS[kind], channel=channel), status
@@ -83,7 +88,7 @@ def add(kind: str):
                                settings=form.settings(), secret=form.secret(),
                                **form.values())
     except ChannelError as exc:
-        form.name.errors.append(f"{str(exc).capitalize()}.")
+        form.name.errors.append(_sentence(exc))
         return _form_page(form, kind, status=422)
     flash(f"Channel {channel.name} added.", "success")
     return _back()
@@ -107,7 +112,7 @@ def change(channel_id: int):
         channels.update(db.get_db(), _instance(), current_actor(), channel,
                         settings=form.settings(), secret=form.secret(), **form.values())
     except ChannelError as exc:
-        form.name.errors.append(f"{str(exc).capitalize()}.")
+        form.name.errors.append(_sentence(exc))
         return _form_page(form, channel.kind, channel, 422)
     flash(f"Channel {form.name.data} saved.", "success")
     return _back()
