@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -217,3 +218,35 @@ def test_the_test_button_reports_suppression_by_the_mode(app, client, admin, lis
     delivery.deliverer(app).tick()
     shown = page(client, outcome)
     assert "Suppressed</span>" in shown and "the device is fully disconnected" in shown
+
+
+# Raw form values, already percent-encoded: wrong types, too long, control characters, bytes
+# that are not UTF-8, integers beyond 64 bits.
+HOSTILE = ["", quote('{"a": [1]}'), "x" * 100_000, quote("\x00\x07\x1b[31m\r\n\u202e"),
+           "%ED%A0%80", "%FF%FE%C0%AF", "99999999999999999999", "-1e309"]
+VALID = {"email": EMAIL,
+         "webhook": {"name": "hook", "min_severity": "warning", "enabled": "y",
+                     "url": "https://hooks.example.test/x", "secret": SECRET, "ca_file": ""},
+         "syslog": {"name": "log", "min_severity": "critical", "enabled": "y",
+                    "transport": "udp", "host": "127.0.0.1", "port": "514",
+                    "facility": "daemon"}}
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_hostile_values_in_every_field_answer_no_server_error(app, client, admin, kind, caplog):
+    admin.post(f"/notifications/new/{kind}", {**VALID[kind], "name": "kept"})
+    [channel] = stored(app)
+    token = admin.csrf()
+    for path in (f"/notifications/new/{kind}", f"/notifications/{channel.id}/edit"):
+        for field in VALID[kind]:
+            for hostile in HOSTILE:
+                values = {**VALID[kind], "name": "other", "csrf_token": token}
+                body = "&".join(f"{name}={hostile if name == field else quote(value)}"
+                                for name, value in values.items())
+                answer = client.post(path, data=body,
+                                     content_type="application/x-www-form-urlencoded")
+                assert answer.status_code in (303, 422), (path, field, hostile[:20])
+                assert "Traceback" not in answer.get_data(as_text=True)
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    names = {c.name for c in stored(app)}
+    assert all(not any(ord(ch) < 32 for ch in name) for name in names)

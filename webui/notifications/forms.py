@@ -34,7 +34,8 @@ from webui.notifications.channels import (
 
 HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
-ADDRESS = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}$")
+ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_RECIPIENTS = 20
 SECRET_MAX = 256
 
@@ -56,13 +57,19 @@ def _check_host(field) -> None:
         raise ValidationError("Use a host name (letters, digits, '-' and '.') or an IP address.")
 
 
+def _check_printable(field, what: str) -> None:
+    if field.data and CONTROL.search(field.data):
+        raise ValidationError(f"The {what} cannot hold control characters.")
+
+
 def _check_ca_file(field) -> None:
     if not field.data:
         return
+    _check_printable(field, "path")
     if not os.path.isabs(field.data):
         raise ValidationError("Give the CA file as an absolute path.")
     if not os.path.isfile(field.data) or not os.access(field.data, os.R_OK):
-        raise ValidationError(f"{field.data} is not a readable file on the device.")
+        raise ValidationError("This is not a readable file on the device.")
 
 
 def _secret(value: str | None, forget: bool) -> str | None:
@@ -80,6 +87,9 @@ class ChannelForm(FlaskForm):
         SelectChoice(s, f"{SEVERITY_LABELS[s]}{' and worse' if s != 'critical' else ' only'}")
         for s in SEVERITIES])
     enabled = BooleanField("Enabled", default=True)
+
+    def validate_name(self, field):
+        _check_printable(field, "name")
 
     def values(self) -> dict[str, Any]:
         return {"name": self.name.data, "min_severity": self.min_severity.data,
@@ -122,6 +132,7 @@ class EmailForm(ChannelForm):
         _check_host(field)
 
     def validate_username(self, field):
+        _check_printable(field, "user name")
         if field.data and self.security.data == "none":
             raise ValidationError("A password is only sent over an encrypted connection: "
                                   "choose STARTTLS or TLS, or leave the user name empty.")
@@ -168,6 +179,8 @@ class WebhookForm(ChannelForm):
     ca_file = StringField("CA file (optional, PEM, for a private CA)", filters=[_strip])
 
     def validate_url(self, field):
+        if CONTROL.search(field.data) or " " in field.data:
+            raise ValidationError("The URL cannot hold spaces or control characters.")
         try:
             url = urlsplit(field.data)
             port = url.port

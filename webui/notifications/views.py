@@ -125,14 +125,24 @@ def _checked_post() -> bool:
     return False
 
 
-@bp.route("/<int:channel_id>/<any(enable, disable):action>", methods=["POST"])
-@admin_required
-def set_enabled(channel_id: int, action: str):
+def _set_enabled(channel_id: int, enabled: bool):
     channel = _channel(channel_id)
     if _checked_post():
-        channels.set_enabled(db.get_db(), current_actor(), channel, action == "enable")
-        flash(f"Channel {channel.name} {action}d.", "success")
+        channels.set_enabled(db.get_db(), current_actor(), channel, enabled)
+        flash(f"Channel {channel.name} {'enabled' if enabled else 'disabled'}.", "success")
     return _back()
+
+
+@bp.route("/<int:channel_id>/enable", methods=["POST"])
+@admin_required
+def enable(channel_id: int):
+    return _set_enabled(channel_id, True)
+
+
+@bp.route("/<int:channel_id>/disable", methods=["POST"])
+@admin_required
+def disable(channel_id: int):
+    return _set_enabled(channel_id, False)
 
 
 @bp.route("/<int:channel_id>/test", methods=["POST"])
