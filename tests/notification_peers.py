@@ -68,13 +68,15 @@ class Mailbox:
         return AuthResult(success=False, handled=False)
 
 
-def smtp_server(certificate, **options) -> tuple[Controller, Mailbox]:
-    """An SMTP server on loopback offering STARTTLS with ``certificate``; started."""
+def smtp_server(certificate, implicit_tls=False, **options) -> tuple[Controller, Mailbox]:
+    """An SMTP server on loopback offering STARTTLS with ``certificate`` (or speaking TLS
+    from the start); started."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     certificate.configure_cert(context)
     mailbox = Mailbox()
+    tls = {"ssl_context": context} if implicit_tls else {"tls_context": context}
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(),
-                            tls_context=context, authenticator=mailbox.authenticate, **options)
+                            authenticator=mailbox.authenticate, **tls, **options)
     controller.start()
     return controller, mailbox
 

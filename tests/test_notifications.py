@@ -186,6 +186,23 @@ def test_an_alert_is_mailed_over_starttls_with_the_login(app, deliverer, clock, 
     assert (sent["state"], sent["attempts"], sent["alert_id"]) == ("sent", 1, change.alert_id)
 
 
+def test_an_alert_is_mailed_over_implicit_tls(app, deliverer, clock, certificate, ca_file):
+    controller, mailbox = smtp_server(certificate, implicit_tls=True)
+    try:
+        add_channel(app, "email", {"host": MAIL_NAME, "port": controller.port,
+                                   "security": "tls", "username": None,
+                                   "sender": "edge@example.test",
+                                   "recipients": ["ops@example.test"], "ca_file": ca_file})
+        found(app, clock, severity="informational")
+        deliverer.tick()
+    finally:
+        controller.stop()
+    [envelope] = mailbox.messages
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert mail["Subject"] == "[Informational] Data volume data1 is full on edge-test"
+    assert [row["state"] for row in deliveries(app)] == ["sent"]
+
+
 def test_secrets_are_stored_sealed(app, mail_server, ca_file):
     controller, _mailbox = mail_server
     add_channel(app, "email", {"host": "127.0.0.1", "port": controller.port, "security": "tls",

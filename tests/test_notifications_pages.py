@@ -127,6 +127,8 @@ def test_editing_with_the_password_empty_keeps_it(app, client, admin):
     ("email", {**EMAIL, "host": "bad host!"}, "Use a host name"),
     ("syslog", {"transport": "udp", "host": "", "port": "514", "facility": "daemon"},
      "Enter the syslog host"),
+    ("syslog", {"transport": "tcp", "host": "10.0.0.1", "port": "", "facility": "daemon"},
+     "Enter the syslog port"),
     ("syslog", {"transport": "udp", "host": "10.0.0.1", "port": "514", "facility": "kern"},
      "Not a valid choice"),
 ])

@@ -213,7 +213,10 @@ class Deliverer:
         return len(rows)
 
     def _attempt(self, conn: sqlite3.Connection, row: sqlite3.Row) -> None:
-        channel = channels.get(conn, row["channel_id"])
+        try:
+            channel = channels.get(conn, row["channel_id"])
+        except channels.ChannelNotFound:  # removed during this pass, with its deliveries
+            return
         if not channel.enabled and row["event"] != "test":
             # Nothing to list in a digest either: the admin turned the channel off.
             _finish(conn, row, "suppressed", DISABLED, self.clock(), row["attempts"], True)

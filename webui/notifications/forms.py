@@ -219,9 +219,13 @@ class SyslogForm(ChannelForm):
             raise ValidationError("Enter the syslog host for a remote syslog.")
         _check_host(field)
 
-    def validate_port(self, field):
-        if self.transport.data != "local" and not field.data:
-            raise ValidationError("Enter the syslog port (1–65535) for a remote syslog.")
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # An empty port stops its own validators (it is optional for the local journal).
+        if self.transport.data != "local" and self.port.data is None and not self.port.errors:
+            self.port.errors.append("Enter the syslog port (1–65535) for a remote syslog.")
+            return False
+        return valid
 
     def settings(self) -> dict[str, Any]:
         remote = self.transport.data != "local"
