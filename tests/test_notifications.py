@@ -518,3 +518,30 @@ def test_a_channel_disabled_after_queueing_sends_nothing(app, deliverer, clock, 
     assert nothing_waiting(listener)
     [row] = deliveries(app)
     assert (row["state"], row["reason"]) == ("suppressed", delivery.DISABLED)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_the_delivery_thread_survives_a_bad_pass(app, monkeypatch, caplog):
+    found_deliverer = delivery.deliverer(app)
+    passes, waits = [], []
+
+    def tick():
+        passes.append(len(passes))
+        if len(passes) == 1:
+            raise OSError(28, "No space left on device")
+
+    def wait(seconds):
+        waits.append(seconds)
+        if len(waits) == 2:
+            raise _Stop
+
+    monkeypatch.setattr(found_deliverer, "tick", tick)
+    found_deliverer.wait = wait
+    with pytest.raises(_Stop):
+        found_deliverer._loop()
+    assert passes == [0, 1] and waits == [delivery.CHECK_EVERY] * 2
+    assert "delivery pass failed" in caplog.text
+
