@@ -152,6 +152,13 @@ def test_changes_need_the_csrf_token(app, client, admin):
     assert stored(app) == []
 
 
+@pytest.mark.parametrize("asked", ["99999999999999999999", "-1", "x", "1e3", "7" * 5000])
+def test_a_test_outcome_asked_for_that_is_no_row_is_ignored(client, admin, asked):
+    answer = client.get(f"/notifications/?test={asked}")
+    assert answer.status_code == 200
+    assert "test-outcome" not in answer.get_data(as_text=True)
+
+
 def test_an_unknown_kind_or_channel_is_404(client, admin):
     assert client.get("/notifications/new/pigeon").status_code == 404
     assert client.get("/notifications/99/edit").status_code == 404

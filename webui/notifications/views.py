@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from webui import audit, db, htmx
 from webui.access import admin_required, current_actor
 from webui.errors import found_or_404
+from webui.limits import MAX_ROW_NUMBER
 from webui.notifications import channels, delivery
 from webui.notifications.channels import KIND_LABELS, KINDS, ChannelError, ChannelNotFound
 from webui.notifications.forms import FORMS, ToggleForm
@@ -32,6 +33,14 @@ def _back(**args):
     return redirect(url_for("notifications.page", **args), code=303)
 
 
+def _asked_test() -> int | None:
+    """The test whose outcome the page shows: ``?test=<id>``, ignored unless a row number."""
+    asked = request.args.get("test", "")
+    if not asked.isdigit() or len(asked) > len(str(MAX_ROW_NUMBER)):
+        return None
+    return int(asked) if int(asked) <= MAX_ROW_NUMBER else None
+
+
 def _test_row(delivery_id: int | None):
     row = delivery.get(db.get_db(), delivery_id) if delivery_id else None
     return row if row is not None and row["event"] == "test" else None
@@ -41,7 +50,7 @@ def _test_row(delivery_id: int | None):
 @admin_required
 def page():
     conn = db.get_db()
-    test = _test_row(request.args.get("test", type=int))
+    test = _test_row(_asked_test())
     return render_template("notifications/page.html", channels=channels.all_channels(conn),
                            deliveries=delivery.recent(conn), test=test,
                            test_channel=_channel(test["channel_id"]) if test else None,
