@@ -14,11 +14,13 @@ LABELS = {
     "partially_disconnected": "Partially disconnected",
     "fully_disconnected": "Fully disconnected",
 }
-CAPABILITIES = ("cloud_transfer", "remote_management", "support_upload", "local_ui")
+CAPABILITIES = ("cloud_transfer", "remote_management", "support_upload", "notifications",
+                "local_ui")
 CAPABILITY_LABELS = {
     "cloud_transfer": "Cloud data transfer (share upload and download)",
     "remote_management": "Remote management (API tokens, metrics scraping)",
     "support_upload": "Outbound support upload",
+    "notifications": "Alert notifications (e-mail, webhook, remote syslog)",
     "local_ui": "Local web UI",
 }
 
@@ -50,6 +52,7 @@ POLICY: dict[str, dict[str, Allowance]] = {
         "cloud_transfer": _yes("The device is fully connected."),
         "remote_management": _yes("The device is fully connected."),
         "support_upload": _yes("The device is fully connected."),
+        "notifications": _yes("The device is fully connected."),
         "local_ui": _yes("The local web UI always works."),
     },
     "partially_disconnected": {
@@ -59,6 +62,9 @@ POLICY: dict[str, dict[str, Allowance]] = {
                                   "partially disconnected."),
         "support_upload": Allowance(True, "The device is partially disconnected: check the size "
                                           "of the upload before sending it.", warn=True),
+        "notifications": _yes("Sent only to destinations on a local network (private, "
+                              "link-local or loopback addresses): the device is partially "
+                              "disconnected."),
         "local_ui": _yes("The local web UI always works."),
     },
     "fully_disconnected": {
@@ -69,6 +75,9 @@ POLICY: dict[str, dict[str, Allowance]] = {
                                  + _RESTORE),
         "support_upload": _no("Support upload is blocked: the device is fully disconnected. "
                               "Download the support package or copy it to a USB drive."),
+        "notifications": _no("Not sent: the device is fully disconnected. The alert list and "
+                             "the local journal still work; a digest follows when the device "
+                             "is fully connected again."),
         "local_ui": _yes("The device is fully disconnected: the local web UI is the only way "
                          "to manage it."),
     },
