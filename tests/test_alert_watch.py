@@ -13,6 +13,7 @@ import diagnostics
 from webui import audit, db, jobs, server
 from webui.alerts import service, watch
 from webui.health.schedule import scheduler
+from webui.notifications.delivery import deliverer
 
 from conftest import make_app
 from e2e_support import start_server
@@ -153,15 +154,18 @@ def test_a_serving_app_starts_it_with_its_first_request(tmp_path, monkeypatch, w
         app.extensions["jobs"].shutdown()
 
 
-def test_the_worker_starts_the_schedule_and_the_watcher_as_it_boots(tmp_path, monkeypatch):
+def test_the_worker_starts_the_schedule_the_watcher_and_deliveries_as_it_boots(tmp_path,
+                                                                              monkeypatch):
     started = []
     app = make_app(tmp_path / "instance", DIAGNOSTICS_SCHEDULE="on")
     try:
         monkeypatch.setattr(scheduler(app), "ensure_running", lambda: started.append("schedule"))
         monkeypatch.setattr(watch.watcher(app), "ensure_running",
                             lambda: started.append("alerts"))
+        monkeypatch.setattr(deliverer(app), "ensure_running",
+                            lambda: started.append("notifications"))
         server.start_watching(app)
-        assert started == ["schedule", "alerts"]
+        assert started == ["schedule", "alerts", "notifications"]
     finally:
         app.extensions["jobs"].shutdown()
 

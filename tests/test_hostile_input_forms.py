@@ -15,10 +15,11 @@ from urllib.parse import quote, urlsplit
 import pytest
 from flask import url_for
 
-from webui import db
+from webui import audit, db
 from webui.alerts import service as alerts
 from webui.alerts.rules import Finding, Rule
 from webui.auth import users
+from webui.notifications import channels
 from webui.support.forms import UploadForm, UsbForm
 from webui.troubleshooting import service as diagnostics
 
@@ -51,7 +52,9 @@ UNSHOWN = {"support.upload_ticket": UploadForm, "support.copy_ticket_to_usb": Us
 FORM_ENDPOINTS = [
     "alerts.acknowledge", "auth.change_password", "auth.sign_in", "auth.sign_out",
     "certificates.generate", "certificates.upload", "connectivity.change_mode",
-    "dashboard.dismiss_banner", "power.cancel", "power.submit", "support.cancel_package",
+    "dashboard.dismiss_banner", "notifications.add", "notifications.change",
+    "notifications.delete", "notifications.disable", "notifications.enable",
+    "notifications.send_test", "power.cancel", "power.submit", "support.cancel_package",
     "support.copy_ticket_to_usb",
     "support.create_package", "support.create_ticket", "support.delete_package",
     "support.upload_ticket", "troubleshooting.start_run", "users.add", "users.create_token",
@@ -95,7 +98,8 @@ class Forms(HTMLParser):
 @pytest.fixture(scope="module")
 def device(tmp_path_factory):
     """One app with a second user, a token, a ready package and ticket, a scheduled dry-run
-    restart and an open alert, so every form the UI has is on some page."""
+    restart, an open alert and two notification channels (one disabled) that lead nowhere,
+    so every form the UI has is on some page."""
     base = tmp_path_factory.mktemp("forms")
     (base / "hooks").mkdir()
     with pytest.MonkeyPatch.context() as patch:
@@ -115,6 +119,11 @@ def device(tmp_path_factory):
             [raised] = alerts.apply(db.get_db(), {Rule(
                 id="share_errors", severity="warning", title="Upload errors", message="m",
                 action="a", raises="r", clears="c", check=lambda facts: []): [Finding()]}, 0)
+            syslog = {"transport": "udp", "host": "127.0.0.1", "port": 9, "facility": "daemon"}
+            made = [channels.add(db.get_db(), base / "instance", audit.CONSOLE, name=name,
+                                 kind="syslog", min_severity="warning", enabled=enabled,
+                                 settings=syslog)
+                    for name, enabled in (("On", True), ("Off", False))]
         package = make_package(auth)
         ticket = file_ticket(auth)
         assert auth.api("POST", "/api/v1/power", {"action": "restart", "delay_minutes": 60}
@@ -125,6 +134,9 @@ def device(tmp_path_factory):
                  and not rule.rule.endswith(".csv")]
         pages += [f"/troubleshooting/support/tickets/{ticket['id']}",
                   f"/alerts/{raised.alert_id}",
+                  "/notifications/new/email", "/notifications/new/webhook",
+                  "/notifications/new/syslog", f"/notifications/{made[0].id}/edit",
+                  f"/notifications/{made[0].id}/delete/confirm",
                   "/power/confirm?action=restart&delay_minutes=0&message=",
                   "/power/confirm?action=shutdown&delay_minutes=60&message=bye",
                   f"/users/{viewer_id}/reset/confirm", f"/users/{viewer_id}/delete/confirm",

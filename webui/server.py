@@ -108,15 +108,17 @@ class _Gunicorn(BaseApplication):
 
 
 def start_watching(app) -> None:
-    """Start the diagnostics schedule and the alert watcher as the worker boots, so a fresh
-    device checks itself before anyone opens a page (the first request starts them under
-    other servers)."""
+    """Start the diagnostics schedule, the alert watcher and the notification deliveries as
+    the worker boots, so a fresh device checks itself and tells people before anyone opens a
+    page (the first request starts them under other servers)."""
     from webui.alerts.watch import watcher
     from webui.health.schedule import scheduler
+    from webui.notifications.delivery import deliverer
 
     if app.config["DIAGNOSTICS_SCHEDULE"]:
         scheduler(app).ensure_running()
     watcher(app).ensure_running()
+    deliverer(app).ensure_running()
 
 
 def gunicorn_options(values: dict) -> dict:
