@@ -142,12 +142,13 @@ def found(app, clock, severity="critical", volume="data1"):
     with app.app_context():
         return alerts.apply(db.get_db(), {VOLUME: [Finding(volume, {"volume": volume,
                                                                     "percent": 97},
-                                                           severity)]}, clock())
+                                                           severity)]}, clock(),
+                            alerts.listeners(app))
 
 
 def nothing_found(app, clock):
     with app.app_context():
-        return alerts.apply(db.get_db(), {VOLUME: []}, clock())
+        return alerts.apply(db.get_db(), {VOLUME: []}, clock(), alerts.listeners(app))
 
 
 def set_mode(app, mode):
