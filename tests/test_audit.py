@@ -136,3 +136,16 @@ def test_audit_page_number_beyond_64_bits_is_an_ordinary_page(client, auth):
     auth.sign_in_viewer()
     response = client.get("/audit?page=99999999999999999999")
     assert response.status_code == 200
+
+
+def test_audit_page_links_to_older_and_newer_entries_keeping_the_filter(app, client, auth):
+    with app.app_context():
+        conn = db.get_db()
+        for n in range(150):
+            audit.record(conn, audit.Actor("alice"), "power_request", f"target-{n}")
+    auth.sign_in_viewer()
+    first = client.get("/audit?user=alice").get_data(as_text=True)
+    assert "Page 1 of 2" in first and "Newer</a>" not in first
+    assert 'href="/audit?user=alice&amp;page=2">Older</a>' in first
+    second = client.get("/audit?user=alice&page=2").get_data(as_text=True)
+    assert 'href="/audit?user=alice&amp;page=1">Newer</a>' in second and "Older</a>" not in second

@@ -10,7 +10,6 @@ injected so tests drive :meth:`Watcher.tick`.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,14 +17,12 @@ from typing import Any
 
 from flask import Flask
 
-from webui import db
+from webui import background, db
 from webui.alerts import service
 from webui.audit import on_record
 from webui.support.packages import KIND as PACKAGES
 from webui.support.tickets import UPLOAD_KIND
 from webui.troubleshooting.service import KIND as DIAGNOSTICS
-
-log = logging.getLogger(__name__)
 
 EXTENSION = "alert_watcher"
 # How often the thread looks for a finished job between evaluations.
@@ -59,41 +56,29 @@ def wait_or_wake(woken: threading.Event, seconds: float) -> None:
         time.sleep(WAKE_SETTLE_SECONDS)
 
 
-class Watcher:
+class Watcher(background.Loop):
     """Evaluates the alert rules of ``app``; :meth:`tick` is one look."""
+
+    name = "alert rules"
+    failure = "evaluation failed"
 
     def __init__(self, app: Flask, clock: Callable[[], float] = time.time,
                  wait: Callable[[threading.Event, float], Any] = wait_or_wake):
+        super().__init__()
         self.app, self.clock = app, clock
         self.wait = wait
         self.interval = float(app.config["ALERTS_CHECK_SECONDS"])
         self.woken = threading.Event()
         self.evaluated_at: float | None = None
         self._jobs_seen: tuple[float, int] | None = None
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     def heard(self, action: str, _outcome: str) -> None:
         """The app's audit listener: wake the thread for actions that matter."""
         if wakes(action):
             self.woken.set()
 
-    def ensure_running(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="alert watcher",
-                                                daemon=True)
-                self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.tick()
-            except Exception:  # a bad moment (database busy, storage full) must not end it
-                log.exception("alert rules: evaluation failed")
-            finally:
-                db.close_thread_connections()
-            self.wait(self.woken, POLL_SECONDS)
+    def pause(self) -> None:
+        self.wait(self.woken, POLL_SECONDS)
 
     def tick(self) -> list[service.Change] | None:
         """Evaluate the rules when they are due, were woken for, or a job has finished since

@@ -53,7 +53,17 @@ def download(kind: str):
 @bp.route("/generate/confirm")
 @admin_required
 def confirm_generate():
-    return render_template("certificates/confirm.html", in_use=service.in_use(current_app.config))
+    in_use = service.in_use(current_app.config)
+    issued_by = "" if in_use.certificate is None or in_use.certificate.self_signed \
+        else f", issued by {in_use.certificate.issuer}"
+    return render_template(
+        "confirm.html", question="Generate a new certificate?",
+        consequence=f"A new self-signed certificate for {current_app.config['DEVICE_NAME']} "
+                    f"replaces the one in use{issued_by}. New connections get it at once; "
+                    "browsers warn about it until you trust it again. The previous "
+                    "certificate is kept as a backup beside it.",
+        action=url_for("certificates.generate"), button="Generate certificate",
+        back=url_for("certificates.page"))
 
 
 @bp.route("/generate", methods=["POST"])

@@ -11,7 +11,6 @@ the audit log. The clock and the sleep are injected so tests drive :meth:`Schedu
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from flask import Flask
 
 import diagnostics
-from webui import audit, db, jobs
+from webui import audit, background, db, jobs
 from webui.health import service
 from webui.troubleshooting import service as runs
 from webui.troubleshooting.service import KIND as DIAGNOSTICS
@@ -48,35 +47,23 @@ def due(conn, schedule: service.Schedule, now: float) -> list[str]:
             and now - checked.get(test.id, float("-inf")) >= schedule.interval_of(test.id)]
 
 
-class Scheduler:
+class Scheduler(background.Loop):
     """Starts the due diagnostic runs of ``app``; :meth:`tick` is one look at the schedule."""
+
+    name = "scheduled diagnostics"
+    failure = "check failed"
 
     def __init__(self, app: Flask, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Any] = time.sleep):
+        super().__init__()
         self.app, self.clock, self.sleep = app, clock, sleep
         self.schedule = service.Schedule.from_config(app.config)
         self.started_at = clock()
         self.started_up = False
         self._skipped: str | None = None
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
-    def ensure_running(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="diagnostics schedule",
-                                                daemon=True)
-                self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.tick()
-            except Exception:  # a bad moment (storage full, database busy) must not end it
-                log.exception("scheduled diagnostics: check failed")
-            finally:
-                db.close_thread_connections()
-            self.sleep(CHECK_EVERY)
+    def pause(self) -> None:
+        self.sleep(CHECK_EVERY)
 
     def tick(self) -> str | None:
         """Start the run that is due now, if any; answers its id."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Flask
 
-from webui import db
+from webui import background, db
 from webui.connectivity import state as connectivity
 from webui.formats import iso
 from webui.notifications import channels, messages, senders, vault
@@ -162,41 +162,31 @@ def prune(conn: sqlite3.Connection, now: float) -> None:
                      "id FROM notification_deliveries ORDER BY id DESC LIMIT ?)", (KEEP,))
 
 
-class Deliverer:
+class Deliverer(background.Loop):
     """Sends the due deliveries of ``app``; :meth:`tick` is one pass over them."""
+
+    name = "notifications"
+    failure = "delivery pass failed"
 
     def __init__(self, app: Flask, clock: Callable[[], float] = time.time,
                  wait: Callable[[float], Any] | None = None,
                  resolver: senders.Resolver = senders.resolve,
                  local_journal: str = senders.LOCAL_JOURNAL):
+        super().__init__()
         self.app, self.clock, self.resolver = app, clock, resolver
         self.local_journal = local_journal
         self.wake = threading.Event()
         self.wait = wait or self.wake.wait
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     @property
     def instance(self) -> Path:
         return Path(self.app.config["INSTANCE"])
 
-    def ensure_running(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="notifications",
-                                                daemon=True)
-                self._thread.start()
+    def before_pass(self) -> None:
+        self.wake.clear()  # a row added during the pass sets it again: no wait then
 
-    def _loop(self) -> None:
-        while True:
-            self.wake.clear()  # a row added during the pass sets it again: no wait then
-            try:
-                self.tick()
-            except Exception:  # a bad moment (storage full, database busy) must not end it
-                log.exception("notifications: delivery pass failed")
-            finally:
-                db.close_thread_connections()
-            self.wait(CHECK_EVERY)
+    def pause(self) -> None:
+        self.wait(CHECK_EVERY)
 
     def tick(self) -> int:
         """Make the digests that are due, then attempt every delivery that is due now;

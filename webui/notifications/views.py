@@ -175,7 +175,12 @@ def send_test(channel_id: int):
 @admin_required
 def confirm_delete(channel_id: int):
     channel = _channel(channel_id)
-    return render_template("notifications/confirm.html", channel=channel)
+    return render_template(
+        "confirm.html", question=f"Remove the channel {channel.name}?",
+        consequence=f"Alerts are no longer sent to {channel.destination}, and the record of "
+                    "its deliveries goes with it. The audit log keeps the change.",
+        action=url_for("notifications.delete", channel_id=channel.id), button="Remove channel",
+        danger=True, back=url_for("notifications.page"))
 
 
 @bp.route("/<int:channel_id>/delete", methods=["POST"])

@@ -50,8 +50,9 @@ def _live_token(token_id: int) -> dict:
 # Confirmations live at their own URLs: a GET rule on an action's URL would turn a POST with an
 # id beyond 64 bits into 405 instead of 404.
 def _confirm(question: str, consequence: str, action: str, button: str, danger: bool = False):
-    return render_template("users/confirm.html", question=question, consequence=consequence,
-                           action=action, button=button, danger=danger)
+    return render_template("confirm.html", question=question, consequence=consequence,
+                           action=action, button=button, danger=danger,
+                           back=url_for("users.page"))
 
 
 @bp.route("/")
