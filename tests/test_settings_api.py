@@ -12,48 +12,17 @@ import time
 
 import pytest
 
-from webui import config, db
-from webui.auth import users
+from webui import config
 
-from conftest import (
-    ADMIN_PASSWORD,
-    FAST_ARGON2,
-    UNDOCUMENTED,
-    VIEWER_PASSWORD,
-    AuthActions,
-    finished,
-)
+from conftest import AuthActions, csrf_from, finished
 
 API = "/api/v1/settings"
-LOOPBACK_FILE = 'ntp_servers = ["127.0.0.1:9"]\ncloud_endpoints = ["127.0.0.1:9"]\n'
 PASSWORD = "proxy-secret-7f3a"
 
 
-def site_app(instance):
-    """An app whose editable settings no start-up option pins; its API answers are checked
-    against the statuses their operations document."""
-    from webui import create_app
-
-    from conftest import _note_undocumented_status
-
-    instance.mkdir(exist_ok=True)
-    (instance / "config.toml").write_text(LOOPBACK_FILE)
-    app = create_app({"INSTANCE": str(instance), "TESTING": True, "TLS": "false",
-                      "ARGON2_PARAMS": FAST_ARGON2, "COPYLOG_ROOTS": "",
-                      "MANAGEMENT_INTERFACE": "lo", "DIAGNOSTICS_SCHEDULE": "off"})
-    app.after_request(_note_undocumented_status)
-    with app.app_context():
-        users.create(db.get_db(), "admin", ADMIN_PASSWORD, "administrator", must_change=False)
-        users.create(db.get_db(), "viewer", VIEWER_PASSWORD, "viewer", must_change=False)
-    return app
-
-
 @pytest.fixture
-def app(tmp_path):
-    app = site_app(tmp_path / "instance")
-    yield app
-    app.extensions["copylogs"].close()
-    app.extensions["jobs"].shutdown()
+def app(site_app):
+    return site_app
 
 
 @pytest.fixture
@@ -121,26 +90,23 @@ def test_invalid_changes_are_refused_naming_the_field(app, admin, body, field, r
     assert all(item["source"] != "ui" for item in admin.client.get(API).get_json().values())
 
 
-def test_a_setting_the_environment_sets_is_pinned(tmp_path, monkeypatch):
+@pytest.fixture
+def location_in_the_environment(monkeypatch):
     monkeypatch.setenv("WEBUI_LOCATION", "Ship, deck 2")
-    app = site_app(tmp_path / "instance")
-    try:
-        admin = AuthActions(app.test_client())
-        admin.sign_in()
-        assert admin.client.get(API).get_json()["location"] == {
-            "value": "Ship, deck 2", "source": "environment", "editable": False}
-        answer = admin.api("PATCH", API, {"location": "Rack 4", "description": "x"})
-        assert answer.status_code == 409
-        assert answer.get_json()["pinned"] == ["location"]
-        assert "location" in answer.get_json()["detail"]
-        assert app.config["DESCRIPTION"] == ""
-        page = admin.client.get("/settings").get_data(as_text=True)
-        assert "set by the environment, read-only here" in page
-        location_input = re.search(r'<input[^>]*id="location"[^>]*>', page)[0]
-        assert " disabled" in location_input and " readonly" in location_input
-    finally:
-        app.extensions["copylogs"].close()
-        app.extensions["jobs"].shutdown()
+
+
+def test_a_setting_the_environment_sets_is_pinned(location_in_the_environment, app, admin):
+    assert admin.client.get(API).get_json()["location"] == {
+        "value": "Ship, deck 2", "source": "environment", "editable": False}
+    answer = admin.api("PATCH", API, {"location": "Rack 4", "description": "x"})
+    assert answer.status_code == 409
+    assert answer.get_json()["pinned"] == ["location"]
+    assert "location" in answer.get_json()["detail"]
+    assert app.config["DESCRIPTION"] == ""
+    page = admin.client.get("/settings").get_data(as_text=True)
+    assert "set by the environment, read-only here" in page
+    location_input = re.search(r'<input[^>]*id="location"[^>]*>', page)[0]
+    assert " disabled" in location_input and " readonly" in location_input
 
 
 class SntpResponder:
@@ -199,16 +165,12 @@ def test_the_time_sync_test_asks_the_new_ntp_server_at_once(app, admin):
 # The page
 
 
-def csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
-
-
 def test_an_admin_saves_a_section_and_sees_it_in_force(app, admin):
     page = admin.client.get("/settings").get_data(as_text=True)
     for heading in ("Device", "Time", "Web proxy", "Cloud and support endpoints"):
         assert f">{heading}</h2>" in page
     saved = admin.client.post("/settings/device", data={
-        "csrf_token": csrf(page), "device_name": "edge-42", "description": "Line 3",
+        "csrf_token": csrf_from(page), "device_name": "edge-42", "description": "Line 3",
         "location": "Hall 2", "time_zone": "Europe/Berlin"}, follow_redirects=True)
     assert saved.status_code == 200
     assert "Device settings saved" in saved.get_data(as_text=True)
@@ -219,7 +181,7 @@ def test_an_admin_saves_a_section_and_sees_it_in_force(app, admin):
 def test_a_bad_value_is_shown_next_to_its_field(app, admin):
     page = admin.client.get("/settings").get_data(as_text=True)
     refused = admin.client.post("/settings/proxy", data={
-        "csrf_token": csrf(page), "proxy_url": "https://proxy.example.net:3128"})
+        "csrf_token": csrf_from(page), "proxy_url": "https://proxy.example.net:3128"})
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     assert re.search(r'class="field-error" id="proxy_url-error">proxy_url: expected '
@@ -233,11 +195,12 @@ def test_the_stored_password_is_kept_when_the_field_is_left_empty(app, admin):
     page = admin.client.get("/settings").get_data(as_text=True)
     assert PASSWORD not in page
     admin.client.post("/settings/proxy", data={
-        "csrf_token": csrf(page), "proxy_url": "http://127.0.0.1:3129", "proxy_password": ""})
+        "csrf_token": csrf_from(page), "proxy_url": "http://127.0.0.1:3129", "proxy_password": ""})
     assert (app.config["PROXY_URL"], app.config["PROXY_PASSWORD"]) == (
         "http://127.0.0.1:3129", PASSWORD)
     admin.client.post("/settings/proxy", data={
-        "csrf_token": csrf(page), "proxy_url": "http://127.0.0.1:3129", "forget_password": "y"})
+        "csrf_token": csrf_from(page), "proxy_url": "http://127.0.0.1:3129",
+        "forget_password": "y"})
     assert app.config["PROXY_PASSWORD"] == ""
 
 
@@ -248,7 +211,3 @@ def test_a_viewer_reads_the_sections_without_forms(app, viewer):
     refused = viewer.client.post("/settings/device", data={"device_name": "edge-9"})
     assert refused.status_code in (400, 403)
     assert app.config["DEVICE_NAME"] != "edge-9"
-
-
-def test_no_status_went_undocumented():
-    assert UNDOCUMENTED == []

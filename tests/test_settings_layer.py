@@ -8,35 +8,19 @@ import json
 
 import pytest
 
-from webui import config, create_app, db
+from webui import config, db
 from webui.audit import Actor
 from webui.device_settings import service
 
-from conftest import FAST_ARGON2
+from conftest import LOOPBACK_CONFIG_FILE, make_site_app, stop_app
 
 ADMIN = Actor("admin", "127.0.0.1")
-# Network targets on loopback, set in the config file so the UI may change them.
-LOOPBACK_FILE = 'ntp_servers = ["127.0.0.1:9"]\ncloud_endpoints = ["127.0.0.1:9"]\n'
 PASSWORD = "proxy-secret-7f3a"
 
 
-def site_app(instance, **overrides):
-    """An app whose editable settings no start-up option pins."""
-    instance.mkdir(exist_ok=True)
-    config_file = instance / "config.toml"
-    if not config_file.exists():
-        config_file.write_text(LOOPBACK_FILE)
-    return create_app({"INSTANCE": str(instance), "TESTING": True, "TLS": "false",
-                       "ARGON2_PARAMS": FAST_ARGON2, "COPYLOG_ROOTS": "",
-                       "MANAGEMENT_INTERFACE": "lo", "DIAGNOSTICS_SCHEDULE": "off", **overrides})
-
-
 @pytest.fixture
-def app(tmp_path):
-    app = site_app(tmp_path / "instance")
-    yield app
-    app.extensions["copylogs"].close()
-    app.extensions["jobs"].shutdown()
+def app(site_app):
+    return site_app
 
 
 def change(app, **changes):
@@ -155,12 +139,11 @@ def test_an_invalid_change_changes_nothing(app):
 def test_a_restart_keeps_the_settings_made_in_the_ui_above_the_config_file(tmp_path):
     instance = tmp_path / "instance"
     instance.mkdir()
-    (instance / "config.toml").write_text(LOOPBACK_FILE + 'location = "from the file"\n'
+    (instance / "config.toml").write_text(LOOPBACK_CONFIG_FILE + 'location = "from the file"\n'
                                           'description = "from the file"\n')
-    first = site_app(instance)
+    first = make_site_app(instance)
     change(first, location="Rack 4", proxy_password=PASSWORD)
-    first.extensions["jobs"].shutdown()
-    first.extensions["copylogs"].close()
+    stop_app(first)
     values = config.load(environ={"WEBUI_INSTANCE": str(instance)})
     assert (values["LOCATION"], values[config.SOURCES]["LOCATION"]) == ("Rack 4", config.UI)
     assert values["DESCRIPTION"] == "from the file"
@@ -170,12 +153,11 @@ def test_a_restart_keeps_the_settings_made_in_the_ui_above_the_config_file(tmp_p
 
 def test_the_environment_pins_a_setting_over_the_ui(tmp_path, monkeypatch):
     instance = tmp_path / "instance"
-    first = site_app(instance)
+    first = make_site_app(instance)
     change(first, location="Rack 4")
-    first.extensions["jobs"].shutdown()
-    first.extensions["copylogs"].close()
+    stop_app(first)
     monkeypatch.setenv("WEBUI_LOCATION", "Ship, deck 2")
-    app = site_app(instance)
+    app = make_site_app(instance)
     try:
         assert app.config["LOCATION"] == "Ship, deck 2"
         assert not service.current(app.config)["location"].editable
@@ -184,8 +166,7 @@ def test_the_environment_pins_a_setting_over_the_ui(tmp_path, monkeypatch):
         assert pinned.value.names == ["location"]
         assert app.config["DESCRIPTION"] == ""
     finally:
-        app.extensions["jobs"].shutdown()
-        app.extensions["copylogs"].close()
+        stop_app(app)
 
 
 def test_ntp_server_in_the_environment_pins_the_ntp_servers(tmp_path):

@@ -17,7 +17,7 @@ TIME_ZONE = Literal[tuple(sorted(zoneinfo.available_timezones()))]
 
 
 def _text(pattern: str, max_length: int) -> type[str]:
-    return Annotated[str, StringConstraints(pattern=f"^{pattern}$", max_length=max_length)]
+    return Annotated[str, StringConstraints(pattern=f"^(?:{pattern})$", max_length=max_length)]
 
 
 DeviceName = _text(config.LABEL, 63)
