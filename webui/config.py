@@ -166,10 +166,12 @@ def _proxy_url(value: str) -> str:
     return _plain_proxy_url(value)
 
 
+_plain_absolute_path = _matching(ABSOLUTE_PATH, "expected an absolute path (or nothing)", PATH_MAX)
+
+
 def _absolute_path(value: str) -> str:
     value = str(value).strip()
-    value = str(Path(value).expanduser()) if value else ""
-    return _matching(ABSOLUTE_PATH, "expected an absolute path (or nothing)", PATH_MAX)(value)
+    return _plain_absolute_path(str(Path(value).expanduser()) if value else "")
 
 
 def _time_zone(value: str) -> str:
