@@ -49,6 +49,28 @@ def make_app(instance, **overrides):
     return app
 
 
+# Network targets on loopback in the config file, so the settings made on site may change them.
+LOOPBACK_CONFIG_FILE = 'ntp_servers = ["127.0.0.1:9"]\ncloud_endpoints = ["127.0.0.1:9"]\n'
+
+
+def make_site_app(instance, **overrides):
+    """An app on ``instance`` whose settings made on site no start-up option pins; its
+    diagnostic targets are on loopback through its config file (written unless there is one)."""
+    instance.mkdir(parents=True, exist_ok=True)
+    if not (instance / "config.toml").exists():
+        (instance / "config.toml").write_text(LOOPBACK_CONFIG_FILE)
+    app = create_app({"INSTANCE": str(instance), "TESTING": True, "TLS": "false",
+                      "ARGON2_PARAMS": FAST_ARGON2, "COPYLOG_ROOTS": "",
+                      "MANAGEMENT_INTERFACE": "lo", "DIAGNOSTICS_SCHEDULE": "off", **overrides})
+    app.after_request(_note_undocumented_status)
+    return app
+
+
+def stop_app(app) -> None:
+    app.extensions["copylogs"].close()
+    app.extensions["jobs"].shutdown()
+
+
 def _note_undocumented_status(response):
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     declared = getattr(view, "operation", None)
@@ -100,15 +122,28 @@ def apt_sources_on_loopback(tmp_path_factory):
         yield
 
 
-@pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path / "instance")
+def add_admin_and_viewer(app) -> None:
     with app.app_context():
         conn = db.get_db()
         users.create(conn, "admin", ADMIN_PASSWORD, "administrator", must_change=False)
         users.create(conn, "viewer", VIEWER_PASSWORD, "viewer", must_change=False)
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path / "instance")
+    add_admin_and_viewer(app)
     yield app
     app.extensions["jobs"].shutdown()
+
+
+@pytest.fixture
+def site_app(tmp_path):
+    """An app with an admin and a viewer whose settings made on site are all editable."""
+    app = make_site_app(tmp_path / "instance")
+    add_admin_and_viewer(app)
+    yield app
+    stop_app(app)
 
 
 @pytest.fixture

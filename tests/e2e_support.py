@@ -31,6 +31,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 LOOPBACK_SETTINGS = {"NTP_SERVER": "127.0.0.1:9", "CLOUD_ENDPOINTS": "127.0.0.1:9",
                      # Only gateways of the management port are knocked at; lo has none.
                      "MANAGEMENT_INTERFACE": "lo",
+                     # No web proxy: a proxy would carry the loopback targets elsewhere.
+                     "PROXY_URL": "",
                      # Diagnostics run only when a test starts them.
                      "DIAGNOSTICS_SCHEDULE": "off"}
 LOOPBACK_MIRROR = "deb http://127.0.0.1:9/debian bookworm main\n"

@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         copylogs,
         dashboard,
         db,
+        device_settings,
         errors,
         health,
         instance,
@@ -77,8 +78,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         core.init_app(app)
     # Each feature registers its pages, API, navigation entry, banners, cards and clean-ups.
     for feature in (auth, dashboard, troubleshooting, health, support, copylogs, power,
-                    connectivity, users, audit, certificates, alerts, notifications, api,
-                    metrics):
+                    connectivity, users, audit, device_settings, certificates, alerts,
+                    notifications, api, metrics):
         feature.init_app(app)
 
     for cleanup in shell.of(app).cleanups:

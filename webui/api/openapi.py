@@ -32,6 +32,8 @@ TAGS = {
               "acknowledged by an administrator with a note.",
     "power": "Restart or shut down, now or later.",
     "connectivity": "How connected the device is to the cloud.",
+    "settings": "The settings made on site: device name, time, web proxy and endpoints, each "
+                "with where its value comes from.",
     "copy logs": "Logs of data copied and uploaded, with their errors explained.",
     "support": "Support packages, tickets, uploads and copies to USB drives.",
     "tokens": "API tokens for scripts and fleet monitors.",

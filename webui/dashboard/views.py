@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -18,7 +17,7 @@ from flask import (
 from diagnostics import Host
 from diagnostics.hardware import inventory as hardware_inventory
 from diagnostics.readers.boot import boot_id
-from webui import config, db, htmx, shell
+from webui import db, htmx, shell
 from webui.access import public
 from webui.dashboard import service, usage
 
@@ -33,13 +32,11 @@ def overview():
 
 @bp.route("/settings")
 def settings():
-    """Every setting with its value as an admin writes it and where that value came from."""
-    sources = current_app.config[config.SOURCES]
-    rows = [(f"{config.PREFIX}{s.name}", shown_setting(current_app.config[s.name]),
-             sources[s.name], s.help) for s in config.SETTINGS]
-    return render_template("dashboard/settings.html", rows=rows,
-                           config_file=current_app.config["CONFIG"]
-                           or str(Path(current_app.config["INSTANCE"]) / "config.toml"))
+    """The settings made on site, editable by admins, then every setting with its value as an
+    admin writes it and where that value came from."""
+    from webui.device_settings.views import page
+
+    return page()
 
 
 def shown_setting(value: Any) -> str | list[str]:

@@ -11,9 +11,9 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the page, hear of alert changes and mode changes, and give the app its
     deliverer, started by the first request of a serving app (never in tests)."""
-    from webui import audit, shell
+    from webui import audit, shell, vault
     from webui.alerts import service as alerts
-    from webui.notifications import delivery, vault, views
+    from webui.notifications import delivery, views
 
     vault.ensure_key(Path(app.config["INSTANCE"]))
     app.register_blueprint(views.bp)

@@ -2,7 +2,7 @@
 with a minimum severity; every change audited with its secret masked.
 
 A channel's ``settings`` are kept as JSON; its secret (the SMTP password, the webhook secret)
-is sealed with :mod:`webui.notifications.vault` and never leaves this module in the clear
+is sealed with :mod:`webui.vault` and never leaves this module in the clear
 except to the sender that needs it.
 """
 
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webui import audit, db
+from webui import audit, db, vault
 from webui.alerts.rules import SEVERITIES, severity_rank
-from webui.notifications import vault
 
 KINDS = ("email", "webhook", "syslog")
 KIND_LABELS = {"email": "E-mail", "webhook": "Webhook", "syslog": "Syslog"}
@@ -73,7 +72,7 @@ class Channel:
 
     def secret(self, instance: Path) -> str | None:
         sealed = self.settings.get(SEALED)
-        return vault.unseal(instance, sealed) if sealed else None
+        return vault.unseal(instance, sealed, "on the channel") if sealed else None
 
     def admits(self, severity: str) -> bool:
         """Does an alert of ``severity`` reach this channel (its minimum or worse)?"""

@@ -22,10 +22,10 @@ from typing import Any
 
 from flask import Flask
 
-from webui import background, db
+from webui import background, db, vault
 from webui.connectivity import state as connectivity
 from webui.formats import iso
-from webui.notifications import channels, messages, senders, vault
+from webui.notifications import channels, messages, senders
 from webui.notifications.channels import Channel
 
 log = logging.getLogger(__name__)

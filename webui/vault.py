@@ -1,5 +1,5 @@
-"""Channel secrets (SMTP passwords, webhook secrets) sealed at rest with a key kept in the
-instance directory, readable by the service's user only."""
+"""Secrets (notification channels' passwords, the web proxy's password) sealed at rest with a
+key kept in the instance directory, readable by the service's user only."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from webui.instance import ensure_dir, write_private
 
+# Named for the first secrets it sealed; renaming it would lose them.
 KEY_FILE = "notifications.key"
 
 
@@ -42,9 +43,9 @@ def seal(instance: Path, secret: str) -> str:
     return _fernet(instance).encrypt(secret.encode()).decode()
 
 
-def unseal(instance: Path, sealed: str) -> str:
+def unseal(instance: Path, sealed: str, where: str = "where it was set") -> str:
     try:
         return _fernet(instance).decrypt(sealed.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable(f"a stored secret cannot be read with {KEY_FILE}; "
-                               "enter it again on the channel") from None
+                               f"enter it again {where}") from None
