@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         shell,
         storage,
         support,
+        system,
         templating,
         troubleshooting,
         users,
@@ -77,7 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         core.init_app(app)
     # Each feature registers its pages, API, navigation entry, banners, cards and clean-ups.
     for feature in (auth, dashboard, troubleshooting, health, support, copylogs, power,
-                    connectivity, users, audit, certificates, alerts, notifications, api,
+                    connectivity, system, users, audit, certificates, alerts, notifications, api,
                     metrics):
         feature.init_app(app)
 
