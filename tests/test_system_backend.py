@@ -247,7 +247,7 @@ def test_bad_time_zones_are_refused_with_the_rule(zone):
 @pytest.mark.parametrize("servers", [
     [], [""], ["pool.ntp.org:123"], ["a.example", "a.example"], ["bad name"],
     ["x\nserver evil.example"], ["NTP=x"], ["-x"], ["a.example"] * 5, ["[2001:db8::1]"],
-    ["a" * 254]])
+    ["a" * 254], ["fe80::1%eth0"], ["fe80::1%x\nserver evil.example"]])
 def test_bad_ntp_servers_are_refused_with_the_rule(tmp_path, servers):
     with pytest.raises(Refused) as refused:
         service.plan("ntp", servers, str(tmp_path))

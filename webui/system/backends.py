@@ -75,6 +75,9 @@ def check_time_zone(zone: str) -> str:
 
 
 def _server_ok(server: str) -> bool:
+    # ipaddress takes any text after "%" as an IPv6 scope, line breaks included.
+    if "%" in server:
+        return False
     try:
         ipaddress.ip_address(server)
     except ValueError:
