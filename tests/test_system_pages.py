@@ -211,3 +211,58 @@ def test_viewers_neither_see_nor_use_the_host_page(app, client, auth, root, fake
     assert client.get("/host/hostname/confirm?host_name=edge-07").status_code == 403
     assert auth.post("/host/hostname?host_name=edge-07").status_code == 403
     assert recorded(log) == [] and host_audit(app) == []
+
+
+# --- API ------------------------------------------------------------------------------------
+
+def test_api_dry_run_answers_what_would_be_done(app, client, auth, root):
+    before = snapshot(root)
+    auth.sign_in()
+    answer = auth.api("POST", "/api/v1/system/ntp", {"servers": ["ntp1.example.net"]})
+    assert answer.status_code == 200
+    assert answer.get_json() == {
+        "operation": "ntp", "value": "ntp1.example.net", "backend": "dry-run",
+        "simulated": True, "error": None,
+        "commands": [["systemctl", "restart", "systemd-timesyncd"]],
+        "files": [{"path": "/etc/systemd/timesyncd.conf.d/50-edge-webui.conf",
+                   "content": answer.get_json()["files"][0]["content"]}]}
+    assert answer.get_json()["files"][0]["content"].endswith("[Time]\nNTP=ntp1.example.net\n")
+    assert snapshot(root) == before
+    assert host_audit(app) == [("admin", "host_ntp", "ntp1.example.net", "success")]
+
+
+def test_api_systemd_runs_and_a_failure_is_a_502_with_the_reason(app, client, auth, root,
+                                                                 fake_bin):
+    directory, log = fake_bin
+    auth.sign_in()
+    done = auth.api("POST", "/api/v1/system/hostname", {"host_name": "edge-07"})
+    assert done.status_code == 200 and done.get_json()["simulated"] is False
+    assert recorded(log) == ["hostnamectl\nset-hostname\nedge-07\n"]
+    (directory / "timedatectl").write_text(FAILING)
+    failed = auth.api("POST", "/api/v1/system/timezone", {"time_zone": "UTC"})
+    assert failed.status_code == 502 and failed.mimetype == "application/problem+json"
+    assert failed.get_json()["detail"] == ("timedatectl set-timezone UTC failed (exit status 1): "
+                                           "Failed to set time zone: Access denied")
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/v1/system/hostname", {"host_name": "edge;reboot"}, "host_name"),
+    ("/api/v1/system/hostname", {"host_name": "a" * 65}, "host_name"),
+    ("/api/v1/system/timezone", {"time_zone": "Mars/Olympus"}, "time_zone"),
+    ("/api/v1/system/ntp", {"servers": []}, "servers"),
+    ("/api/v1/system/ntp", {"servers": ["fe80::1%x\nserver evil.example"]}, "servers"),
+    ("/api/v1/system/ntp", {"servers": ["a.example", "a.example"]}, "servers")])
+def test_api_refuses_bad_values_naming_the_field(client, auth, root, fake_bin, path, body,
+                                                 field):
+    _directory, log = fake_bin
+    auth.sign_in()
+    answer = auth.api("POST", path, body)
+    assert answer.status_code == 422
+    assert field in [error["field"].split(".")[0] for error in answer.get_json()["errors"]]
+    assert recorded(log) == []
+
+
+def test_api_is_for_administrators(client, auth, root):
+    auth.sign_in_viewer()
+    assert auth.api("POST", "/api/v1/system/hostname", {"host_name": "edge-07"}
+                    ).status_code == 403

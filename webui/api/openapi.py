@@ -32,6 +32,7 @@ TAGS = {
               "acknowledged by an administrator with a note.",
     "power": "Restart or shut down, now or later.",
     "connectivity": "How connected the device is to the cloud.",
+    "system": "The host's name, time zone and NTP servers, changed through a backend.",
     "copy logs": "Logs of data copied and uploaded, with their errors explained.",
     "support": "Support packages, tickets, uploads and copies to USB drives.",
     "tokens": "API tokens for scripts and fleet monitors.",
