@@ -8,53 +8,28 @@ import os
 import stat
 from pathlib import Path
 
+import fake_tools
 import pytest
+from fake_tools import commands
 
 from diagnostics.host import Host
 from webui.system import backends, host_state, service
 from webui.system.backends import DryRunBackend, Refused, SystemdBackend
 
-RECORDER = """#!/bin/sh
-for arg in "${{0##*/}}" "$@"; do printf '%s\\n' "$arg"; done >> {log}
-echo "<end of command>" >> {log}
-"""
-FAILING = """#!/bin/sh
-echo "Could not set property: Access denied" >&2
-echo "second line" >&2
-exit 4
-"""
 TOOLS = ("hostnamectl", "timedatectl", "systemctl", "chronyc")
 
 
 @pytest.fixture
 def fake_bin(tmp_path, monkeypatch):
     """Recording tools as the only thing on PATH: the real ones can never be reached."""
-    directory = tmp_path / "fake-bin"
-    directory.mkdir()
-    log = tmp_path / "commands.log"
-    for name in TOOLS:
-        path = directory / name
-        path.write_text(RECORDER.format(log=log))
-        path.chmod(0o755)
+    directory, log = tmp_path / "fake-bin", tmp_path / "commands.log"
+    fake_tools.install(directory, log, TOOLS)
     monkeypatch.setenv("PATH", str(directory))
     return directory, log
 
 
-def commands(log: Path) -> list[list[str]]:
-    if not log.exists():
-        return []
-    found, current = [], []
-    for line in log.read_text().splitlines():
-        if line == "<end of command>":
-            found.append(current)
-            current = []
-        else:
-            current.append(line)
-    return found
-
-
 def fail(directory: Path, name: str) -> None:
-    (directory / name).write_text(FAILING)
+    (directory / name).write_text(fake_tools.failing("Could not set property: Access denied", 4))
 
 
 def chrony_host(root: Path) -> Path:

@@ -9,18 +9,13 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
+import fake_tools
 import pytest
+from fake_tools import commands as recorded
 
 from webui import db
 
-RECORDER = """#!/bin/sh
-for arg in "${{0##*/}}" "$@"; do printf '%s\\n' "$arg"; done >> {log}
-echo "<end of command>" >> {log}
-"""
-FAILING = """#!/bin/sh
-echo "Failed to set time zone: Access denied" >&2
-exit 1
-"""
+FAILING = fake_tools.failing("Failed to set time zone: Access denied", 1)
 ACTION_RE = re.compile(r'<form method="post" action="(/host/[^"]+)"')
 
 
@@ -39,19 +34,11 @@ def root(app, tmp_path):
 @pytest.fixture
 def fake_bin(app, tmp_path, monkeypatch):
     """Recording tools as the only thing on PATH, and the systemd backend."""
-    directory = tmp_path / "fake-bin"
-    directory.mkdir()
-    log = tmp_path / "commands.log"
-    for name in ("hostnamectl", "timedatectl", "systemctl", "chronyc"):
-        (directory / name).write_text(RECORDER.format(log=log))
-        (directory / name).chmod(0o755)
+    directory, log = tmp_path / "fake-bin", tmp_path / "commands.log"
+    fake_tools.install(directory, log, ("hostnamectl", "timedatectl", "systemctl", "chronyc"))
     monkeypatch.setenv("PATH", str(directory))
     app.config["SYSTEM_BACKEND"] = "systemd"
     return directory, log
-
-
-def recorded(log: Path) -> list[str]:
-    return log.read_text().split("<end of command>\n")[:-1] if log.exists() else []
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -137,9 +124,9 @@ def test_systemd_backend_runs_the_commands_and_writes_the_drop_in(app, client, a
     confirm_and_apply(client, auth, "/host/hostname/confirm?host_name=edge-07")
     confirm_and_apply(client, auth, "/host/timezone/confirm?time_zone=America/Chicago")
     confirm_and_apply(client, auth, "/host/ntp/confirm?primary=ntp1.example.net&secondary=")
-    assert recorded(log) == ["hostnamectl\nset-hostname\nedge-07\n",
-                             "timedatectl\nset-timezone\nAmerica/Chicago\n",
-                             "systemctl\nrestart\nsystemd-timesyncd\n"]
+    assert recorded(log) == [["hostnamectl", "set-hostname", "edge-07"],
+                             ["timedatectl", "set-timezone", "America/Chicago"],
+                             ["systemctl", "restart", "systemd-timesyncd"]]
     drop_in = root / "etc/systemd/timesyncd.conf.d/50-edge-webui.conf"
     assert drop_in.read_text().endswith("[Time]\nNTP=ntp1.example.net\n")
     text = client.get("/host/").get_data(as_text=True)
@@ -237,7 +224,7 @@ def test_api_systemd_runs_and_a_failure_is_a_502_with_the_reason(app, client, au
     auth.sign_in()
     done = auth.api("POST", "/api/v1/system/hostname", {"host_name": "edge-07"})
     assert done.status_code == 200 and done.get_json()["simulated"] is False
-    assert recorded(log) == ["hostnamectl\nset-hostname\nedge-07\n"]
+    assert recorded(log) == [["hostnamectl", "set-hostname", "edge-07"]]
     (directory / "timedatectl").write_text(FAILING)
     failed = auth.api("POST", "/api/v1/system/timezone", {"time_zone": "UTC"})
     assert failed.status_code == 502 and failed.mimetype == "application/problem+json"

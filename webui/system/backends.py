@@ -148,27 +148,29 @@ class Outcome:
                 "error": self.error}
 
 
-class DryRunBackend:
+class _Backend:
+    name: str
+    simulated: bool
+
+    def __init__(self, root: str = "/"):
+        self.root = root
+
+
+class DryRunBackend(_Backend):
     """Records what would be done and never touches the host (the default)."""
 
     name = "dry-run"
     simulated = True
 
-    def __init__(self, root: str = "/"):
-        self.root = root
-
     def apply(self, change: Change) -> Outcome:
         return Outcome(change, self.name, simulated=True)
 
 
-class SystemdBackend:
+class SystemdBackend(_Backend):
     """Writes the change's files under ``root`` atomically, then runs its commands from PATH."""
 
     name = "systemd"
     simulated = False
-
-    def __init__(self, root: str = "/"):
-        self.root = root
 
     def apply(self, change: Change) -> Outcome:
         host = Host(self.root)
