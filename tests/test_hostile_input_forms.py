@@ -2,8 +2,8 @@
 wrong types, 100 kB of text, control characters, a lone surrogate (%ED%A0%80) and integers far
 beyond 64 bits. No answer may be a 500 or show a traceback, and no error may be logged.
 
-Power stays on the dry-run backend, the connectivity hooks directory is empty, and a diagnostic
-run that slipped through would be caught before it probes the network.
+Power and host changes stay on their dry-run backends, the connectivity hooks directory is
+empty, and a diagnostic run that slipped through would be caught before it probes the network.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ FORM_ENDPOINTS = [
     "notifications.send_test", "power.cancel", "power.submit", "settings.save",
     "support.cancel_package", "support.copy_ticket_to_usb",
     "support.create_package", "support.create_ticket", "support.delete_package",
-    "support.upload_ticket", "troubleshooting.start_run", "users.add", "users.create_token",
+    "support.upload_ticket", "system.set_host_name", "system.set_ntp_servers",
+    "system.set_time_zone", "troubleshooting.start_run", "users.add", "users.create_token",
     "users.delete", "users.reset_password", "users.revoke_token", "users.set_role",
 ]
 
@@ -106,7 +107,8 @@ def device(tmp_path_factory):
         for name in [n for n in __import__("os").environ if n.startswith("WEBUI_")]:
             patch.delenv(name)
         patch.setattr(diagnostics, "_execute", _no_probes)
-        app = make_app(base / "instance", POWER_BACKEND="dry-run", HOOKS_DIR=str(base / "hooks"))
+        app = make_app(base / "instance", POWER_BACKEND="dry-run", SYSTEM_BACKEND="dry-run",
+                       HOOKS_DIR=str(base / "hooks"))
         with app.app_context():
             users.create(db.get_db(), "admin", ADMIN_PASSWORD, "administrator", must_change=False)
             users.create(db.get_db(), "viewer", VIEWER_PASSWORD, "viewer", must_change=False)
@@ -139,6 +141,9 @@ def device(tmp_path_factory):
                   f"/notifications/{made[0].id}/delete/confirm",
                   "/power/confirm?action=restart&delay_minutes=0&message=",
                   "/power/confirm?action=shutdown&delay_minutes=60&message=bye",
+                  "/host/hostname/confirm?host_name=edge-07",
+                  "/host/timezone/confirm?time_zone=UTC",
+                  "/host/ntp/confirm?primary=127.0.0.1&secondary=",
                   f"/users/{viewer_id}/reset/confirm", f"/users/{viewer_id}/delete/confirm",
                   f"/users/tokens/{token.get_json()['id']}/revoke/confirm"]
         forms = discover(app, auth.client, pages)

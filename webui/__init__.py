@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         shell,
         storage,
         support,
+        system,
         templating,
         troubleshooting,
         users,
@@ -78,7 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         core.init_app(app)
     # Each feature registers its pages, API, navigation entry, banners, cards and clean-ups.
     for feature in (auth, dashboard, troubleshooting, health, support, copylogs, power,
-                    connectivity, users, audit, device_settings, certificates, alerts,
+                    connectivity, system, users, audit, device_settings, certificates, alerts,
                     notifications, api, metrics):
         feature.init_app(app)
 

@@ -231,6 +231,8 @@ SETTINGS: tuple[Setting, ...] = (
             "At most this many audit entries are kept (oldest deleted first)."),
     Setting("POWER_BACKEND", "dry-run", _choice("dry-run", "systemd"),
             "How restart and shut down are carried out: `systemd` or `dry-run` (simulated)."),
+    Setting("SYSTEM_BACKEND", "dry-run", _choice("dry-run", "systemd"),
+            "How host name, time zone and NTP changes are made: `systemd` or `dry-run`."),
     Setting("HOOKS_DIR", "", _optional_path,
             "Directory holding `connectivity.d/` hooks; default `<instance>/hooks`."),
     Setting("HOOK_TIMEOUT", "30", _int_range(1, 600), "Seconds each connectivity hook may run."),

@@ -34,6 +34,7 @@ TAGS = {
     "connectivity": "How connected the device is to the cloud.",
     "settings": "The settings made on site: device name, time, web proxy and endpoints, each "
                 "with where its value comes from.",
+    "system": "The host's name, time zone and NTP servers, changed through a backend.",
     "copy logs": "Logs of data copied and uploaded, with their errors explained.",
     "support": "Support packages, tickets, uploads and copies to USB drives.",
     "tokens": "API tokens for scripts and fleet monitors.",
