@@ -474,3 +474,26 @@ def test_cancel_reads_no_body(app, client, auth):
     for body in (None, {"anything": True}):
         response = auth.api("POST", f"{API}/{package['id']}/cancel", body)
         assert response.status_code == 409 and response.mimetype == "application/problem+json"
+
+
+def test_the_proxy_password_and_channel_secrets_are_redacted_from_packages(tmp_path):
+    from webui import audit
+    from webui.notifications import channels
+
+    app = make_app(tmp_path / "instance", PROXY_PASSWORD="pr0xy-s3cret-4711")
+    try:
+        with app.app_context():
+            conn = db.get_db()
+            channels.add(conn, Path(app.config["INSTANCE"]), audit.CONSOLE, name="Hook",
+                         kind="webhook", min_severity="warning", enabled=True,
+                         settings={"url": "https://127.0.0.1:9/edge", "ca_file": ""},
+                         secret="h00k-s3cret-0815")
+            # A secret an admin pasted where it should not be: it still never leaves in a package.
+            audit.record(conn, audit.CONSOLE, "note", "pr0xy-s3cret-4711 h00k-s3cret-0815")
+            info = packages.console_package(support_settings(app), collectors=["audit"])
+        with zipfile.ZipFile(info.path) as archive:
+            content = b"".join(archive.read(n) for n in archive.namelist())
+        assert b"pr0xy-s3cret-4711" not in content and b"h00k-s3cret-0815" not in content
+        assert b"[redacted] [redacted]" in content
+    finally:
+        app.extensions["jobs"].shutdown()

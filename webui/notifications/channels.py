@@ -111,6 +111,17 @@ def get(conn: sqlite3.Connection, channel_id: int) -> Channel:
     return Channel.from_row(row)
 
 
+def secrets(conn: sqlite3.Connection, instance: Path) -> list[str]:
+    """Every channel's secret that can be read, for support packages to remove."""
+    found = []
+    for channel in all_channels(conn):
+        try:
+            found.append(channel.secret(instance))
+        except vault.SecretUnreadable:
+            continue
+    return [secret for secret in found if secret]
+
+
 def listening(conn: sqlite3.Connection, severity: str) -> list[Channel]:
     """The enabled channels that take alerts of ``severity``."""
     return [channel for channel in all_channels(conn)

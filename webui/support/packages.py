@@ -31,7 +31,9 @@ from diagnostics.collect import (
     prune,
 )
 from webui import audit, db, jobs
+from webui.config import SEALED
 from webui.formats import is_hex_id, iso
+from webui.notifications import channels
 from webui.troubleshooting import service as diagnostic_runs
 
 KIND = "support_package"
@@ -66,6 +68,8 @@ class Settings:
     min_free_mb: int
     upload_url: str
     upload_ca: str | None
+    # Secrets of the settings (the web proxy's password), removed wherever they appear.
+    setting_secrets: tuple[str, ...] = ()
 
     @property
     def db_path(self) -> Path:
@@ -87,7 +91,8 @@ def settings_from(config: Mapping[str, Any], secret_key: str) -> Settings:
     return Settings(Path(config["INSTANCE"]), config["DEVICE_NAME"], config["VERSION"],
                     secret_key, config["LOG_DIR"], tuple(config["COPYLOG_ROOTS"]),
                     config["SUPPORT_KEEP"], config["SUPPORT_MIN_FREE_MB"],
-                    config["SUPPORT_UPLOAD_URL"], config["SUPPORT_UPLOAD_CA"])
+                    config["SUPPORT_UPLOAD_URL"], config["SUPPORT_UPLOAD_CA"],
+                    tuple(config[name] for name in SEALED if config.get(name)))
 
 
 class OptionProblem(ValueError):
@@ -220,6 +225,7 @@ def collect_context(settings: Settings) -> CollectContext:
         known = [settings.secret_key]
         known += [r[0] for r in conn.execute("SELECT token_hash FROM api_tokens")]
         known += [r[0] for r in conn.execute("SELECT password_hash FROM users")]
+        known += [*settings.setting_secrets, *channels.secrets(conn, settings.instance)]
         user_names = sorted(known_user_names(conn))
     finally:
         conn.close()
