@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diagnostics import clock, net
+from diagnostics.proxy import Proxy, applies
 
 DEFAULT_READ_LIMIT = 1 << 20
 DEFAULT_OUTPUT_LIMIT = 1 << 20
@@ -172,8 +173,12 @@ class Host:
         """Ask an NTP server for the time. Raises ``OSError`` when it does not answer."""
         return net.sntp_query(server, port, timeout)
 
-    def tcp_connect(self, host: str, port: int, timeout: float) -> float:
-        """Seconds a TCP connection took to open. Raises ``OSError`` when it cannot."""
+    def tcp_connect(self, host: str, port: int, timeout: float,
+                    proxy: Proxy | None = None) -> float:
+        """Seconds a TCP connection took to open, through ``proxy`` (HTTP CONNECT) unless it
+        is None or bypasses ``host``. Raises ``OSError`` when it cannot."""
+        if applies(proxy, host):
+            return net.tunnel_connect(proxy, host, port, timeout)
         return net.tcp_connect(host, port, timeout)
 
     def resolve(self, name: str, timeout: float) -> list[str]:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from diagnostics.proxy import Proxy, ProxyError, tunnel
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -72,6 +74,18 @@ def tcp_connect(host: str, port: int, timeout: float) -> float:
         except OSError as exc:
             error = exc
     raise error
+
+
+def tunnel_connect(proxy: Proxy, host: str, port: int, timeout: float) -> float:
+    """Open and close a tunnel to ``host:port`` through ``proxy``; return seconds it took.
+    Raises ``OSError`` (``ProxyError`` when the proxy refuses)."""
+    start = time.monotonic()
+    try:
+        with tunnel(proxy, host, port, timeout):
+            return time.monotonic() - start
+    except TimeoutError:
+        raise TimeoutError(f"the proxy {proxy.address} did not open a tunnel to {host}:{port} "
+                           f"within {timeout:g} s") from None
 
 
 def answers(host: str, port: int, timeout: float) -> bool:
@@ -136,6 +150,8 @@ def concurrently(function: Callable[[T], R], items: Iterable[T], timeout: float)
 
 def describe_error(exc: BaseException) -> str:
     """A short reason an admin can act on: 'timed out', 'connection refused', …"""
+    if isinstance(exc, ProxyError):
+        return str(exc)
     if isinstance(exc, TimeoutError | socket.timeout):
         return str(exc) if str(exc) and str(exc) != "timed out" else "timed out"
     if isinstance(exc, socket.gaierror):

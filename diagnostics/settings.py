@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field
 
+from diagnostics.proxy import Proxy
+
 CONNECTIVITY_MODES = ("fully_connected", "partially_disconnected", "fully_disconnected")
 
 
@@ -12,13 +14,16 @@ CONNECTIVITY_MODES = ("fully_connected", "partially_disconnected", "fully_discon
 class ProbeSettings:
     """Settings of one diagnostic run; the defaults suit a stand-alone ``python -m diagnostics``.
 
-    Endpoints are ``host:port`` strings. Percentages are of the volume's size or inode count.
+    Endpoints are ``host:port`` strings; TCP checks go through ``proxy`` where it applies.
+    Percentages are of the volume's size or inode count.
     """
 
     probe_timeout: float = 10.0
     network_timeout: float = 1.5
     connectivity_mode: str = "fully_connected"
     ntp_server: str = "pool.ntp.org"
+    ntp_secondary: str = ""
+    proxy: Proxy | None = None
     cloud_endpoints: tuple[str, ...] = ()
     update_endpoints: tuple[str, ...] = ()
     management_interface: str | None = None

@@ -12,6 +12,7 @@ import socket
 from pathlib import Path
 
 from diagnostics import Host
+from diagnostics.net import SntpAnswer
 
 HOSTS = Path(__file__).parent / "data" / "hosts"
 
@@ -24,8 +25,10 @@ class CannedHost(Host):
         self.clock = None
         self.free = {}
         self.sntp_answer = OSError("no NTP server in a canned host")
+        self.sntp_answers: dict[str, SntpAnswer | Exception] = {}
         self.reachable: dict[str, float | Exception] = {}
         self.unresolvable: set[str] = set()
+        self.connections: list[tuple] = []
 
     def write(self, absolute: str, text: str | None, mode: int | None = None) -> None:
         """Put ``text`` at ``absolute`` in the tree (None removes it)."""
@@ -49,18 +52,23 @@ class CannedHost(Host):
         return self.clock
 
     def sntp(self, server, port, timeout):
-        if isinstance(self.sntp_answer, Exception):
-            raise self.sntp_answer
-        return self.sntp_answer
+        """The answer ``sntp_answers`` holds for ``server``, else ``sntp_answer``."""
+        answer = self.sntp_answers.get(server, self.sntp_answer)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     def resolve(self, name, timeout):
         if name in self.unresolvable:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return ["192.0.2.10"]
 
-    def tcp_connect(self, host, port, timeout):
-        """Hosts in ``reachable`` answer (or raise what they map to); the rest time out."""
-        if host in self.unresolvable:
+    def tcp_connect(self, host, port, timeout, proxy=None):
+        """Hosts in ``reachable`` answer (or raise what they map to); the rest time out. Each
+        attempt is noted in ``connections`` with the proxy it went through (or None)."""
+        via = proxy if proxy is not None and not proxy.bypasses(host) else None
+        self.connections.append((host, port, via))
+        if via is None and host in self.unresolvable:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         answer = self.reachable.get(host, TimeoutError("timed out"))
         if isinstance(answer, Exception):

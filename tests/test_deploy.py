@@ -29,6 +29,13 @@ LOGIND_ACTIONS = {
     "org.freedesktop.login1.set-wall-message",
     "org.freedesktop.login1.schedule-shutdown",
 }
+HOST_ACTIONS = {
+    "org.freedesktop.hostname1.set-static-hostname",
+    "org.freedesktop.hostname1.set-hostname",
+    "org.freedesktop.timedate1.set-timezone",
+}
+MANAGE_UNITS = "org.freedesktop.systemd1.manage-units"
+TIMESYNCD_RESTART = {"unit": "systemd-timesyncd.service", "verb": "restart"}
 
 
 def unit_entries() -> dict[str, dict[str, list[str]]]:
@@ -57,8 +64,10 @@ def test_unit_runs_serve_as_the_unprivileged_user_with_hardening():
         "LogsDirectory": "edge-webui", "ConfigurationDirectory": "edge-webui",
     }
     assert {key: service[key][-1] for key in expected} == expected
-    assert set(service["ReadWritePaths"][0].split()) == {"/var/lib/edge-webui",
-                                                         "/var/log/edge-webui"}
+    # The time service's drop-in directories too, where they exist ("-"), for the NTP servers.
+    assert set(service["ReadWritePaths"][0].split()) == {
+        "/var/lib/edge-webui", "/var/log/edge-webui", "-/etc/systemd/timesyncd.conf.d",
+        "-/etc/chrony/sources.d"}
 
 
 def test_unit_environment_names_real_settings_with_valid_values():
@@ -67,6 +76,7 @@ def test_unit_environment_names_real_settings_with_valid_values():
     assert environment["WEBUI_LOG_DIR"] == "/var/log/edge-webui"
     assert environment["WEBUI_CONFIG"] == "/etc/edge-webui/config.toml"
     assert environment["WEBUI_POWER_BACKEND"] == "systemd"
+    assert environment["WEBUI_SYSTEM_BACKEND"] == "systemd"
     for key, value in environment.items():
         name = key.removeprefix(config.PREFIX)
         assert key.startswith(config.PREFIX) and name in config.BY_NAME, key
@@ -95,9 +105,10 @@ const polkit = {Result: {YES: "yes", NO: "no", NOT_HANDLED: null},
                 addRule: (rule) => rules.push(rule)};
 new Function("polkit", fs.readFileSync(process.argv[1], "utf8"))(polkit);
 const ask = JSON.parse(process.argv[2]);
-const answers = ask.map(([user, id]) => {
+const answers = ask.map(([user, id, details]) => {
+  const action = {id: id, lookup: (key) => (details || {})[key]};
   for (const rule of rules) {
-    const result = rule({id: id}, {user: user});
+    const result = rule(action, {user: user});
     if (result !== null && result !== undefined) return result;
   }
   return null;
@@ -122,26 +133,33 @@ def test_polkit_rule_is_valid_javascript(node, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_polkit_rule_names_exactly_the_logind_actions(node):
+def test_polkit_rule_grants_exactly_the_power_and_host_actions(node):
     named = set(re.findall(r'"(org\.freedesktop\.[\w.-]+)"', RULE.read_text()))
-    assert named == LOGIND_ACTIONS
+    assert named == LOGIND_ACTIONS | HOST_ACTIONS | {MANAGE_UNITS}
 
+    wanted = [["edge-webui", a] for a in sorted(LOGIND_ACTIONS | HOST_ACTIONS)] + [
+        ["edge-webui", MANAGE_UNITS, TIMESYNCD_RESTART]]
     others = ["org.freedesktop.login1.suspend", "org.freedesktop.login1.hibernate",
               "org.freedesktop.login1.reboot-ignore-inhibit",
               "org.freedesktop.login1.power-off-ignore-inhibit",
-              "org.freedesktop.systemd1.manage-units", "org.freedesktop.NetworkManager.reload"]
-    questions = ([["edge-webui", a] for a in sorted(LOGIND_ACTIONS)]
-                 + [["edge-webui", a] for a in others]
-                 + [["mallory", a] for a in sorted(LOGIND_ACTIONS)])
+              "org.freedesktop.hostname1.set-machine-info",
+              "org.freedesktop.timedate1.set-time", "org.freedesktop.timedate1.set-ntp",
+              "org.freedesktop.NetworkManager.reload"]
+    questions = (wanted + [["edge-webui", a] for a in others]
+                 + [["edge-webui", MANAGE_UNITS, {"unit": "sshd.service", "verb": "restart"}],
+                    ["edge-webui", MANAGE_UNITS, {"unit": "systemd-timesyncd.service",
+                                                  "verb": "stop"}],
+                    ["edge-webui", MANAGE_UNITS]]
+                 + [["mallory", *q[1:]] for q in wanted])
     result = subprocess.run([node, "-e", NODE_HARNESS, str(RULE), json.dumps(questions)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["rules"] == 1
-    granted = {tuple(q) for q, a in zip(questions, answer["answers"], strict=True) if a == "yes"}
-    assert granted == {("edge-webui", a) for a in LOGIND_ACTIONS}
+    granted = [q for q, a in zip(questions, answer["answers"], strict=True) if a == "yes"]
+    assert granted == wanted
     assert all(a is None for q, a in zip(questions, answer["answers"], strict=True)
-               if tuple(q) not in granted)
+               if q not in wanted)
 
 
 def test_example_config_is_accepted_by_the_service(tmp_path):

@@ -14,6 +14,14 @@ from pathlib import Path
 
 import pytest
 import trustme
+
+from webui import audit, db
+from webui.alerts import service as alerts
+from webui.alerts.rules import Finding, Rule
+from webui.connectivity import state
+from webui.notifications import channels, delivery, senders
+
+from network_peers import ConnectProxy
 from notification_peers import (
     LOCAL_NAME,
     MAIL_NAME,
@@ -27,15 +35,10 @@ from notification_peers import (
     udp_listener,
 )
 
-from webui import audit, db
-from webui.alerts import service as alerts
-from webui.alerts.rules import Finding, Rule
-from webui.connectivity import state
-from webui.notifications import channels, delivery, senders
-
 ADMIN = audit.Actor("admin")
 SECRET = "hook secret 7f3a"
 PASSWORD = "smtp pass 91c2"
+PROXY_PASSWORD = "proxy pass 5e1d"
 VOLUME = Rule(id="volume_full", severity="critical", title="Data volume {volume} is full",
               message="The data volume {volume} is {percent}% full.",
               action="Free space on {volume} or add a disk.", raises="", clears="",
@@ -546,3 +549,67 @@ def test_the_delivery_thread_survives_a_bad_pass(app, monkeypatch, caplog):
     assert passes == [0, 1] and waits == [delivery.CHECK_EVERY] * 2
     assert "delivery pass failed" in caplog.text
 
+
+
+# Through the web proxy
+
+
+@pytest.fixture
+def proxy(receiver):
+    peer = ConnectProxy(routes={f"{PUBLIC_NAME}:{receiver.port}": ("127.0.0.1", receiver.port)},
+                        credentials=("edge", PROXY_PASSWORD))
+    yield peer
+    peer.stop()
+
+
+def use_proxy(app, proxy, password=None, no_proxy=()):
+    app.config.update(PROXY_URL=proxy.url, PROXY_USER="edge",
+                      PROXY_PASSWORD=PROXY_PASSWORD if password is None else password,
+                      NO_PROXY=list(no_proxy))
+
+
+def test_a_webhook_goes_through_the_web_proxy_which_resolves_the_host(
+        app, deliverer, clock, receiver, ca_file, proxy, resolver):
+    use_proxy(app, proxy)
+    webhook(app, receiver, ca_file, host=PUBLIC_NAME)
+    found(app, clock)
+    deliverer.tick()
+    [(path, _headers, body)] = receiver.received
+    assert path == "/edge?site=1" and json.loads(body)["event"] == "raised"
+    assert proxy.targets == [f"{PUBLIC_NAME}:{receiver.port}"]
+    assert PUBLIC_NAME not in resolver.asked  # the device needed no DNS of its own
+    assert deliveries(app)[0]["state"] == "sent"
+
+
+def test_the_no_proxy_list_sends_a_webhook_directly(app, deliverer, clock, receiver, ca_file,
+                                                    proxy):
+    use_proxy(app, proxy, no_proxy=[".test"])
+    webhook(app, receiver, ca_file)  # LOCAL_NAME ends in .test
+    found(app, clock)
+    deliverer.tick()
+    assert len(receiver.received) == 1
+    assert proxy.tunnels == []
+
+
+def test_partially_disconnected_webhooks_never_use_the_proxy(app, deliverer, clock, receiver,
+                                                             ca_file, proxy):
+    use_proxy(app, proxy)
+    set_mode(app, "partially_disconnected")
+    local = webhook(app, receiver, ca_file, name="local")
+    found(app, clock)
+    deliverer.tick()
+    assert [row["state"] for row in deliveries(app) if row["channel_id"] == local.id] == ["sent"]
+    assert proxy.tunnels == []
+
+
+def test_a_proxy_refusing_the_credentials_is_a_failed_attempt_naming_it(
+        app, deliverer, clock, receiver, ca_file, proxy):
+    use_proxy(app, proxy, password="wrong")
+    webhook(app, receiver, ca_file, host=PUBLIC_NAME)
+    found(app, clock)
+    deliverer.tick()
+    [row] = deliveries(app)
+    assert row["state"] == "pending" and row["attempts"] == 1
+    assert f"through the web proxy 127.0.0.1:{proxy.url.rsplit(':', 1)[1]}" in row["reason"]
+    assert "407" in row["reason"]
+    assert receiver.received == []

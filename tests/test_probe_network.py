@@ -194,6 +194,72 @@ def test_large_offset_from_the_server(host):
     assert "-95.0 s off" in result.summary
 
 
+PRIMARY, SECONDARY = "ntp1.branch.example", "ntp2.branch.example"
+BOTH = ProbeSettings(ntp_server=PRIMARY, ntp_secondary=SECONDARY)
+
+
+def test_both_ntp_servers_are_asked_and_listed(host):
+    host.clock = SYNCED
+    host.sntp_answers = {PRIMARY: SntpAnswer("192.168.0.1", 2, 0.004, 0.001),
+                         SECONDARY: SntpAnswer("192.168.0.2", 3, 0.006, 0.002)}
+    result = time_sync.run(host, BOTH)
+    assert result.status is Status.HEALTHY
+    assert f"{PRIMARY} answers" in result.summary
+    servers = result.details["ntp_servers"]
+    assert [(s["server"], s["answer"]["stratum"]) for s in servers] == [(PRIMARY, 2),
+                                                                          (SECONDARY, 3)]
+
+
+def test_a_silent_primary_with_an_answering_secondary_is_a_warning(host):
+    host.clock = SYNCED
+    host.sntp_answers = {PRIMARY: TimeoutError("timed out"),
+                         SECONDARY: SntpAnswer("192.168.0.2", 3, 0.006, 0.002)}
+    result = time_sync.run(host, BOTH)
+    assert result.status is Status.WARNING
+    assert f"NTP server {PRIMARY} (primary) did not answer (timed out)" in result.summary
+    assert f"(timed out); {SECONDARY} answers" in result.summary
+    assert result.details["ntp_error"] == "timed out"
+
+
+def test_a_silent_secondary_is_named(host):
+    host.clock = SYNCED
+    host.sntp_answers = {PRIMARY: SntpAnswer("192.168.0.1", 2, 0.004, 0.001),
+                         SECONDARY: ConnectionRefusedError(111, "Connection refused")}
+    result = time_sync.run(host, BOTH)
+    assert result.status is Status.WARNING
+    assert f"NTP server {SECONDARY} (secondary) did not answer (connection refused)" \
+        in result.summary
+
+
+def test_no_server_answering_an_unsynchronised_clock_is_unhealthy(host):
+    host.clock = UNSYNCED
+    host.sntp_answer = TimeoutError("timed out")
+    result = time_sync.run(host, BOTH)
+    assert result.status is Status.UNHEALTHY
+    assert PRIMARY in result.summary and SECONDARY in result.summary
+
+
+def test_through_a_proxy_cloud_names_need_no_local_dns(host):
+    from diagnostics.proxy import Proxy
+
+    proxy = Proxy("proxy.branch.example", 3128, no_proxy=(".local.example",))
+    host.unresolvable = {"api.cloud.example", "blob.cloud.example"}
+    host.reachable.update({"api.cloud.example": 0.01, "blob.cloud.example": 0.02,
+                           "store.local.example": 0.01})
+    settings = ProbeSettings(cloud_endpoints=("api.cloud.example:443", "blob.cloud.example",
+                                              "store.local.example:443"), proxy=proxy)
+    result = internet_connectivity.run(host, settings)
+    assert result.status is Status.HEALTHY, result.summary
+    assert host.connections == [("api.cloud.example", 443, proxy),
+                                ("blob.cloud.example", 443, proxy),
+                                ("store.local.example", 443, None)]
+    endpoints = {e["endpoint"]: e for e in result.details["endpoints"]}
+    assert endpoints["api.cloud.example:443"]["via_proxy"] == "proxy.branch.example:3128"
+    assert "addresses" not in endpoints["api.cloud.example:443"]
+    assert "via_proxy" not in endpoints["store.local.example:443"]
+    assert result.details["proxy"] == "proxy.branch.example:3128"
+
+
 def test_sntp_query_against_a_loopback_server_measures_the_offset():
     import socket
     import struct

@@ -5,16 +5,13 @@ force at once (the time_sync test asks the new NTP server)."""
 from __future__ import annotations
 
 import re
-import socket
-import struct
-import threading
-import time
 
 import pytest
 
 from webui import config
 
 from conftest import AuthActions, csrf_from, finished
+from network_peers import SntpResponder
 
 API = "/api/v1/settings"
 PASSWORD = "proxy-secret-7f3a"
@@ -109,42 +106,6 @@ def test_a_setting_the_environment_sets_is_pinned(location_in_the_environment, a
     assert " disabled" in location_input and " readonly" in location_input
 
 
-class SntpResponder:
-    """An NTP server on a loopback port that answers every query and counts them."""
-
-    def __init__(self):
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.settimeout(0.2)
-        self.queries = 0
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.socket.getsockname()[1]}"
-
-    def _serve(self):
-        from diagnostics.net import NTP_EPOCH_OFFSET
-
-        while not self.stopping.is_set():
-            try:
-                request, client = self.socket.recvfrom(512)
-            except TimeoutError:
-                continue
-            self.queries += 1
-            now = time.time()
-            stamp = struct.pack("!II", int(now) + NTP_EPOCH_OFFSET, int((now % 1) * 2**32))
-            reply = bytes([(4 << 3) | 4, 2, 6, 0xEC]) + bytes(20) + request[40:48] + stamp + stamp
-            self.socket.sendto(reply, client)
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join()
-        self.socket.close()
-
-
 def test_the_time_sync_test_asks_the_new_ntp_server_at_once(app, admin):
     responder = SntpResponder()
     server = responder.address
@@ -160,6 +121,24 @@ def test_the_time_sync_test_asks_the_new_ntp_server_at_once(app, admin):
     assert details["ntp_server"] == server
     assert details["ntp_answer"]["stratum"] == 2
     assert responder.queries == 1
+
+
+def test_the_time_sync_test_asks_the_secondary_ntp_server_too(app, admin):
+    responder = SntpResponder()
+    server = responder.address
+    try:
+        answer = admin.api("PATCH", API, {"ntp_servers": ["127.0.0.1:9", server]})
+        assert answer.status_code == 200, answer.get_json()
+        started = admin.api("POST", "/api/v1/diagnostics/runs", {"tests": ["time_sync"]})
+        run = finished(admin.client, f"/api/v1/diagnostics/runs/{started.get_json()['id']}")
+    finally:
+        responder.stop()
+    [result] = run["results"]
+    primary, secondary = result["details"]["ntp_servers"]
+    assert primary["server"] == "127.0.0.1:9" and "error" in primary
+    assert secondary["server"] == server and secondary["answer"]["stratum"] == 2
+    assert responder.queries == 1
+    assert f"{server} answers" in result["summary"]
 
 
 # The page

@@ -8,13 +8,14 @@ import os
 import stat
 from pathlib import Path
 
-import fake_tools
 import pytest
-from fake_tools import commands
 
 from diagnostics.host import Host
 from webui.system import backends, host_state, service
 from webui.system.backends import DryRunBackend, Refused, SystemdBackend
+
+import fake_tools
+from fake_tools import commands
 
 TOOLS = ("hostnamectl", "timedatectl", "systemctl", "chronyc")
 

@@ -9,11 +9,12 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-import fake_tools
 import pytest
-from fake_tools import commands as recorded
 
 from webui import db
+
+import fake_tools
+from fake_tools import commands as recorded
 
 FAILING = fake_tools.failing("Failed to set time zone: Access denied", 1)
 ACTION_RE = re.compile(r'<form method="post" action="(/host/[^"]+)"')

@@ -24,6 +24,7 @@ from webui.downloads import content_disposition
 from webui.support import tickets, upload, usb
 
 from conftest import finished, make_app
+from network_peers import ConnectProxy
 from support_helpers import VALID, download, file_ticket, make_package, ticket_dir
 
 API = "/api/v1/support/tickets"
@@ -339,6 +340,52 @@ def test_upload_gives_up_with_a_clear_message(app, auth, endpoint, monkeypatch):
     assert sent["uploaded_at"] is None
     page = auth.client.get(f"{PAGE}tickets/{ticket['id']}").get_data(as_text=True)
     assert "The last attempt to send the bundle failed" in page
+
+
+PROXY_PASSWORD = "proxy pass 3b9e"
+
+
+@pytest.fixture
+def proxy():
+    peer = ConnectProxy(credentials=("edge", PROXY_PASSWORD))
+    yield peer
+    peer.stop()
+
+
+def test_upload_goes_through_the_web_proxy_with_its_credentials(app, auth, endpoint, proxy):
+    server = endpoint()
+    app.config.update(PROXY_URL=proxy.url, PROXY_USER="edge", PROXY_PASSWORD=PROXY_PASSWORD)
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    sent = send(auth, ticket["id"])
+    assert sent["upload"]["state"] == "succeeded", sent["upload"]
+    [(_headers, body)] = server.received
+    assert body == _bundle_bytes(app, ticket)
+    port = server.url.split(":")[2].split("/")[0]
+    assert proxy.targets == [f"127.0.0.1:{port}"]
+
+
+def test_the_no_proxy_list_uploads_directly(app, auth, endpoint, proxy):
+    server = endpoint()
+    app.config.update(PROXY_URL=proxy.url, NO_PROXY=["127.0.0.0/8"])
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    assert send(auth, ticket["id"])["upload"]["state"] == "succeeded"
+    assert len(server.received) == 1
+    assert proxy.tunnels == []
+
+
+def test_a_proxy_refusing_the_upload_says_so(app, auth, endpoint, proxy, monkeypatch):
+    monkeypatch.setattr(upload, "BACKOFF", 0)
+    server = endpoint()
+    app.config.update(PROXY_URL=proxy.url, PROXY_USER="edge", PROXY_PASSWORD="wrong")
+    auth.sign_in()
+    ticket = file_ticket(auth)
+    sent = send(auth, ticket["id"])
+    assert sent["upload"]["state"] == "failed"
+    assert f"web proxy {proxy.url.removeprefix('http://')}" in sent["upload"]["error"]
+    assert "407" in sent["upload"]["error"]
+    assert server.received == []
 
 
 def test_upload_refuses_an_untrusted_certificate(app, auth, endpoint, tmp_path):

@@ -61,3 +61,22 @@ def test_relative_times_say_how_long_ago(device_zone, seconds_ago, shown):
     html = relative_time(NOON_UTC, now=NOON_UTC + seconds_ago)
     assert f">{shown}</time>" in html
     assert 'title="2026-07-01 17:30:00 IST (2026-07-01 12:00:00 UTC)"' in html
+
+
+def test_the_time_zone_set_for_the_device_wins_over_the_hosts(site_app, device_zone):
+    from conftest import AuthActions
+
+    device_zone("America/New_York")
+    admin = AuthActions(site_app.test_client())
+    admin.sign_in()
+    with site_app.test_request_context():
+        assert ">2026-07-01 08:00:00 EDT</time>" in local_time(NOON_UTC)  # none set: the host's
+    answer = admin.api("PATCH", "/api/v1/settings", {"time_zone": "Asia/Kolkata"})
+    assert answer.status_code == 200, answer.get_json()
+    with site_app.test_request_context():
+        assert ">2026-07-01 17:30:00 IST</time>" in local_time(NOON_UTC)
+        assert 'title="2026-07-01 17:30:00 IST (2026-07-01 12:00:00 UTC)"' in relative_time(
+            NOON_UTC)
+    # The pages show it too: the audit entry of the change is in the device's zone.
+    page = admin.client.get("/audit").get_data(as_text=True)
+    assert " IST</time>" in page and " EDT</time>" not in page

@@ -17,10 +17,12 @@ import socket
 import sqlite3
 import tomllib
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from diagnostics.proxy import Proxy
 
 PREFIX = "WEBUI_"
 
@@ -246,12 +248,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SUPPORT_UPLOAD_CA", "", _absolute_path, "CA bundle for the upload endpoint."),
     Setting("NTP_SERVERS", "", _ntp_servers,
             "NTP servers, primary then optional secondary (`host` or `host:port`); the "
-            "time_sync test queries the primary. Default: `WEBUI_NTP_SERVER`."),
+            "time_sync test queries both. Default: `WEBUI_NTP_SERVER`."),
     Setting("NTP_SERVER", "pool.ntp.org", _ntp_server,
             "The primary NTP server alone: the first of `WEBUI_NTP_SERVERS` when that is set."),
     Setting("PROXY_URL", "", _proxy_url,
-            "Web proxy of outbound requests, `http://host:port` (HTTPS proxies are refused); "
-            "empty: none."),
+            "Web proxy of outbound requests (cloud and update checks, ticket upload, webhooks), "
+            "`http://host:port` (HTTPS proxies are refused); empty: none."),
     Setting("PROXY_USER", "", _credential, "User name for the web proxy (empty: none)."),
     Setting("PROXY_PASSWORD", "", _secret,
             "Password for the web proxy; made in the UI it is stored encrypted."),
@@ -413,3 +415,9 @@ def _read_file(path: str, explicit: bool) -> dict[str, Any]:
             raise ConfigError(f"{path}: {key}: unknown setting")
         values[name] = value if isinstance(value, list) else str(value)
     return values
+
+
+def web_proxy(settings: Mapping[str, Any]) -> Proxy | None:
+    """The web proxy in force (None when there is none), as the outbound clients take it."""
+    return Proxy.from_url(settings["PROXY_URL"], settings["PROXY_USER"],
+                          settings["PROXY_PASSWORD"], settings["NO_PROXY"])

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
+import zoneinfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask_login import current_user
 from markupsafe import Markup
 
-from webui import shell
+from webui import config, shell
 
-# The one format of a time on every page: the device's (the host's local) time zone.
+# The one format of a time on every page: the device's time zone (its TIME_ZONE setting where
+# one was made, else the host's local zone).
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
 UTC_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 
@@ -23,6 +26,27 @@ def _moment(timestamp: Moment) -> dt.datetime:
     if isinstance(timestamp, dt.datetime):
         return timestamp.astimezone(dt.UTC)
     return dt.datetime.fromtimestamp(float(timestamp), dt.UTC)
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(name: str) -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def device_zone() -> dt.tzinfo | None:
+    """The time zone set for the device (in the UI, the config file or the environment); None
+    when none was set, and the host's local zone applies."""
+    if not has_app_context():
+        return None
+    settings = current_app.config
+    sources = settings.get(config.SOURCES) or {}
+    name = settings.get("TIME_ZONE")
+    if not name or sources.get("TIME_ZONE", config.DEFAULT) == config.DEFAULT:
+        return None
+    try:
+        return _zone(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _time_element(moment: dt.datetime, shown: str, title: str) -> Markup:
@@ -37,7 +61,7 @@ def local_time(timestamp: Moment | None, with_date: bool = True) -> Markup:
     if timestamp is None:
         return Markup("—")
     moment = _moment(timestamp)
-    local = moment.astimezone()
+    local = moment.astimezone(device_zone())
     shown = local.strftime(LOCAL_FORMAT if with_date else "%H:%M:%S")
     return _time_element(moment, shown, moment.strftime(UTC_FORMAT))
 
@@ -62,7 +86,8 @@ def relative_time(timestamp: Moment | None, now: float | None = None) -> Markup:
         return Markup("—")
     moment = _moment(timestamp)
     seconds = (time.time() if now is None else now) - moment.timestamp()
-    title = f"{moment.astimezone().strftime(LOCAL_FORMAT)} ({moment.strftime(UTC_FORMAT)})"
+    local = moment.astimezone(device_zone()).strftime(LOCAL_FORMAT)
+    title = f"{local} ({moment.strftime(UTC_FORMAT)})"
     return _time_element(moment, _ago(seconds), title)
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from diagnostics.host import Host
 from diagnostics.net import concurrently, describe_error
+from diagnostics.proxy import Proxy, applies
 from diagnostics.readers.restart import restart_reasons
 from diagnostics.requires import NOTHING
 from diagnostics.result import Result, Status, Verdict
@@ -75,7 +76,8 @@ def run(host: Host, settings: ProbeSettings) -> Result:
         source_note = "update sources not checked (fully disconnected)"
     else:
         endpoints = update_endpoints(host, settings)
-        checks = concurrently(lambda e: _reach(host, e, settings.network_timeout), endpoints,
+        checks = concurrently(lambda e: _reach(host, e, settings.network_timeout,
+                                               settings.proxy), endpoints,
                               settings.network_timeout + 0.5)
         sources = [c or {"endpoint": e, "reachable": False, "error": "no answer in time"}
                    for e, c in zip(endpoints, checks, strict=True)]
@@ -92,13 +94,16 @@ def run(host: Host, settings: ProbeSettings) -> Result:
     return verdict.result(f"No restart pending; {source_note}", details)
 
 
-def _reach(host: Host, endpoint: str, timeout: float) -> dict:
+def _reach(host: Host, endpoint: str, timeout: float, proxy: Proxy | None) -> dict:
     name, port = parse_endpoint(endpoint)
+    check: dict = {"endpoint": endpoint}
+    if applies(proxy, name):
+        check["via_proxy"] = proxy.address
     try:
-        host.tcp_connect(name, port, timeout)
+        host.tcp_connect(name, port, timeout, proxy)
     except OSError as exc:
-        return {"endpoint": endpoint, "reachable": False, "error": describe_error(exc)}
-    return {"endpoint": endpoint, "reachable": True}
+        return {**check, "reachable": False, "error": describe_error(exc)}
+    return {**check, "reachable": True}
 
 
 def _list_uris(text: str) -> list[str]:

@@ -17,6 +17,8 @@ def _lines(text: str | None) -> list[str]:
 
 class DeviceForm(FlaskForm):
     title = "Device"
+    about = ("The device name is shown on every page and used in support package names and "
+             "the certificate; every time on the pages is shown in the time zone.")
     device_name = StringField("Device name")
     description = StringField("Description")
     location = StringField("Location")
@@ -34,6 +36,8 @@ class DeviceForm(FlaskForm):
 
 class TimeForm(FlaskForm):
     title = "Time"
+    about = ("The time synchronisation test asks both servers. The host's own time service is "
+             "set on the Host page.")
     ntp_primary = StringField("Primary NTP server")
     ntp_secondary = StringField("Secondary NTP server (optional)")
     FIELDS = {"ntp_servers": "ntp_primary"}
@@ -49,6 +53,9 @@ class TimeForm(FlaskForm):
 
 class ProxyForm(FlaskForm):
     title = "Web proxy"
+    about = ("Cloud and update checks, support ticket uploads and webhook notifications go "
+             "through the proxy (a CONNECT tunnel; TLS stays end to end). Hosts on the list "
+             "below are reached directly; e-mail and syslog never use the proxy.")
     proxy_url = StringField("Proxy URL")
     proxy_user = StringField("User name (optional)")
     proxy_password = PasswordField("Password (leave empty to keep the stored one)")
@@ -72,6 +79,7 @@ class ProxyForm(FlaskForm):
 
 class EndpointsForm(FlaskForm):
     title = "Cloud and support endpoints"
+    about = None
     cloud_endpoints = TextAreaField("Cloud and update endpoints (host:port, one per line)")
     support_upload_url = StringField("Support upload URL (https://)")
     support_upload_ca = StringField("CA bundle of the upload endpoint (absolute path)")

@@ -23,6 +23,7 @@ from typing import Any
 from flask import Flask
 
 from webui import background, db, vault
+from webui.config import web_proxy
 from webui.connectivity import state as connectivity
 from webui.formats import iso
 from webui.notifications import channels, messages, senders
@@ -215,7 +216,7 @@ class Deliverer(background.Loop):
         try:
             outgoing = senders.Outgoing(json.loads(row["payload"]), row["id"], self.clock(),
                                         channel.secret(self.instance), self.local_journal)
-            senders.send(channel, outgoing, mode, self.resolver)
+            senders.send(channel, outgoing, mode, self.resolver, web_proxy(self.app.config))
         except senders.Suppressed as exc:
             _finish(conn, row, "suppressed", str(exc), self.clock(), row["attempts"])
         except (senders.SendFailed, vault.SecretUnreadable) as exc:

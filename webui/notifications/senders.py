@@ -20,9 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from diagnostics.proxy import Proxy, applies
 from webui.connectivity import policy
 from webui.notifications import messages
 from webui.notifications.channels import FACILITIES, Channel
@@ -95,9 +97,11 @@ def _check_local(host: str, addresses: Sequence[str]) -> None:
                          "notifications to private, link-local or loopback addresses only.")
 
 
-def send(channel: Channel, outgoing: Outgoing, mode: str, resolver: Resolver = resolve) -> None:
+def send(channel: Channel, outgoing: Outgoing, mode: str, resolver: Resolver = resolve,
+         proxy: Proxy | None = None) -> None:
     """Send ``outgoing`` over ``channel`` if ``mode`` lets it leave; raises ``Suppressed`` or
-    ``SendFailed``."""
+    ``SendFailed``. A webhook goes through ``proxy`` unless its no-proxy list names the host or
+    the device is partially disconnected (then only local addresses, reached directly)."""
     if channel.is_local:
         _to_journal(channel, outgoing)
         return
@@ -105,20 +109,32 @@ def send(channel: Channel, outgoing: Outgoing, mode: str, resolver: Resolver = r
     if not allowance:  # not even a name lookup leaves the device
         raise Suppressed(allowance.reason)
     host, port = endpoint(channel)
+    if channel.kind == "webhook" and mode != "partially_disconnected" and applies(proxy, host):
+        # The proxy resolves the host: the device needs no public DNS of its own.
+        attempt = partial(_send_webhook, channel, outgoing, (), proxy)
+        where = f"{host}:{port} through the web proxy {proxy.address}"
+    else:
+        addresses = _addresses(host, port, resolver)
+        if mode == "partially_disconnected":
+            _check_local(host, addresses)
+        attempt = partial(SENDERS[channel.kind], channel, outgoing, addresses)
+        where = f"{host}:{port}"
+    try:
+        attempt()
+    except ssl.SSLError as exc:
+        raise SendFailed(f"TLS with {where} failed ({_why(exc)}).") from None
+    except (OSError, smtplib.SMTPException, http.client.HTTPException) as exc:
+        raise SendFailed(f"{where}: {_why(exc)}.") from None
+
+
+def _addresses(host: str, port: int, resolver: Resolver) -> list[str]:
     try:
         addresses = list(resolver(host, port))
     except (OSError, UnicodeError) as exc:
         raise SendFailed(f"{host} cannot be resolved ({_why(exc)}).") from None
     if not addresses:
         raise SendFailed(f"{host} cannot be resolved (no address).")
-    if mode == "partially_disconnected":
-        _check_local(host, addresses)
-    try:
-        SENDERS[channel.kind](channel, outgoing, addresses)
-    except ssl.SSLError as exc:
-        raise SendFailed(f"TLS with {host}:{port} failed ({_why(exc)}).") from None
-    except (OSError, smtplib.SMTPException, http.client.HTTPException) as exc:
-        raise SendFailed(f"{host}:{port}: {_why(exc)}.") from None
+    return addresses
 
 
 def _why(exc: BaseException) -> str:
@@ -218,14 +234,22 @@ def webhook_headers(outgoing: Outgoing, body: bytes) -> dict[str, str]:
     return headers
 
 
-def _send_webhook(channel: Channel, outgoing: Outgoing, addresses: Sequence[str]) -> None:
+def _send_webhook(channel: Channel, outgoing: Outgoing, addresses: Sequence[str],
+                  proxy: Proxy | None = None) -> None:
     url = urlsplit(channel.settings["url"])
     host, port = endpoint(channel)
     body = messages.webhook_body(outgoing.message, outgoing.sent_at)
-    conn = http.client.HTTPSConnection(host, port, timeout=TIMEOUT,
-                                       context=_tls_context(channel.settings.get("ca_file")))
-    conn._create_connection = lambda _address, timeout, _source=None: _connect(  # noqa: SLF001
-        addresses, port, timeout)
+    context = _tls_context(channel.settings.get("ca_file"))
+    if proxy is not None:
+        conn = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=TIMEOUT,
+                                           context=context)
+        authorization = proxy.authorization()
+        conn.set_tunnel(host, port, headers={"Proxy-Authorization": authorization}
+                        if authorization else None)
+    else:
+        conn = http.client.HTTPSConnection(host, port, timeout=TIMEOUT, context=context)
+        conn._create_connection = lambda _address, timeout, _source=None: _connect(  # noqa: SLF001
+            addresses, port, timeout)
     try:
         conn.request("POST", (url.path or "/") + (f"?{url.query}" if url.query else ""), body,
                      webhook_headers(outgoing, body))

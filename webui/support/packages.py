@@ -30,8 +30,9 @@ from diagnostics.collect import (
     cleanup_partials,
     prune,
 )
+from diagnostics.proxy import Proxy
 from webui import audit, db, jobs
-from webui.config import SEALED
+from webui.config import SEALED, web_proxy
 from webui.formats import is_hex_id, iso
 from webui.notifications import channels
 from webui.troubleshooting import service as diagnostic_runs
@@ -70,6 +71,8 @@ class Settings:
     upload_ca: str | None
     # Secrets of the settings (the web proxy's password), removed wherever they appear.
     setting_secrets: tuple[str, ...] = ()
+    # The web proxy a ticket upload goes through, where it applies.
+    proxy: Proxy | None = None
 
     @property
     def db_path(self) -> Path:
@@ -92,7 +95,8 @@ def settings_from(config: Mapping[str, Any], secret_key: str) -> Settings:
                     secret_key, config["LOG_DIR"], tuple(config["COPYLOG_ROOTS"]),
                     config["SUPPORT_KEEP"], config["SUPPORT_MIN_FREE_MB"],
                     config["SUPPORT_UPLOAD_URL"], config["SUPPORT_UPLOAD_CA"],
-                    tuple(config[name] for name in SEALED if config.get(name)))
+                    tuple(config[name] for name in SEALED if config.get(name)),
+                    web_proxy(config))
 
 
 class OptionProblem(ValueError):

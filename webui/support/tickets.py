@@ -535,7 +535,7 @@ def _send(settings: Settings, ticket_id: str, actor: audit.Actor) -> dict:
     def send(conn: sqlite3.Connection, ticket: Ticket) -> dict:
         receipt = upload.upload_bundle(ticket.path, settings.upload_url,
                                        ca_file=settings.upload_ca, ticket_id=ticket_id,
-                                       device=settings.device_name)
+                                       device=settings.device_name, proxy=settings.proxy)
         conn.execute("UPDATE support_tickets SET uploaded_at = ?, uploaded_by = ?, "
                      "upload_answer = ? WHERE id = ?",
                      (db.now(), actor.name, receipt.answer, ticket_id))

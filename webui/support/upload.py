@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from diagnostics.proxy import Proxy, applies
 from webui.downloads import content_disposition
 
 if TYPE_CHECKING:
@@ -51,6 +53,8 @@ def session() -> requests.Session:
                   status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"POST"}),
                   raise_on_status=False)
     http = requests.Session()
+    # The device's own proxy setting decides, not the service's environment.
+    http.trust_env = False
     http.mount("https://", HTTPAdapter(max_retries=retry))
     return http
 
@@ -69,9 +73,10 @@ def check_endpoint(url: str, ca_file: str | None) -> None:
 
 
 def upload_bundle(path: Path, url: str, *, ca_file: str | None = None, ticket_id: str,
-                  device: str) -> UploadReceipt:
+                  device: str, proxy: Proxy | None = None) -> UploadReceipt:
     """POST the bundle's bytes to ``url`` (HTTPS only), verifying the server with ``ca_file``
-    or the system's CAs. Raises :class:`UploadError`."""
+    or the system's CAs, through ``proxy`` unless its no-proxy list names the endpoint's host.
+    Raises :class:`UploadError`."""
     check_endpoint(url, ca_file)
     headers = {"Content-Type": "application/zip", "X-Support-Ticket": ticket_id,
                "X-Device-Name": device,
@@ -79,10 +84,15 @@ def upload_bundle(path: Path, url: str, *, ca_file: str | None = None, ticket_id
     import requests
 
     http = session()
+    via = proxy if applies(proxy, urlsplit(url).hostname or "") else None
+    proxies = {"https": via.url()} if via else {}
     try:
         with open(path, "rb") as body:
             response = http.post(url, data=body, headers=headers, verify=ca_file or True,
-                                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
+                                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), proxies=proxies)
+    except requests.exceptions.ProxyError as exc:
+        raise UploadError(f"The web proxy {via.address} did not pass the upload on: "
+                          f"{_reason(exc)}") from exc
     except requests.exceptions.SSLError as exc:
         raise UploadError(f"The upload endpoint's certificate could not be verified: "
                           f"{_reason(exc)}") from exc

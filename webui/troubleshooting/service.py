@@ -18,6 +18,7 @@ from typing import Any
 import diagnostics
 from diagnostics import Result, Status
 from webui import audit, jobs
+from webui.config import web_proxy
 from webui.connectivity import state as connectivity_state
 from webui.formats import is_hex_id, iso
 
@@ -37,6 +38,8 @@ def probe_settings(config: Mapping[str, Any],
         probe_timeout=float(config["PROBE_TIMEOUT"]),
         connectivity_mode=connectivity_mode,
         ntp_server=config["NTP_SERVER"],
+        ntp_secondary=config["NTP_SERVERS"][1] if len(config["NTP_SERVERS"]) > 1 else "",
+        proxy=web_proxy(config),
         cloud_endpoints=tuple(config["CLOUD_ENDPOINTS"]),
         management_interface=config["MANAGEMENT_INTERFACE"] or None,
         required_units=tuple(config["REQUIRED_UNITS"]),
