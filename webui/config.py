@@ -20,9 +20,10 @@ import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from diagnostics.proxy import Proxy
+if TYPE_CHECKING:
+    from diagnostics.proxy import Proxy
 
 PREFIX = "WEBUI_"
 
@@ -419,5 +420,8 @@ def _read_file(path: str, explicit: bool) -> dict[str, Any]:
 
 def web_proxy(settings: Mapping[str, Any]) -> Proxy | None:
     """The web proxy in force (None when there is none), as the outbound clients take it."""
+    # Imported here: loading the settings (the gunicorn master does) needs no probe library.
+    from diagnostics.proxy import Proxy
+
     return Proxy.from_url(settings["PROXY_URL"], settings["PROXY_USER"],
                           settings["PROXY_PASSWORD"], settings["NO_PROXY"])
