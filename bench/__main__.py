@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-MODULES = ["diagnostics_run", "copylogs", "support_package", "http", "soak"]
+MODULES = ["diagnostics_run", "copylogs", "support_package", "http", "soak", "history"]
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 

@@ -19,7 +19,14 @@ from pathlib import Path
 
 import psutil
 
-from bench.http import REPO, session_cookie, verdict, wrk_missing  # it also puts tests/ on the path
+from bench.http import (  # it also puts tests/ on the path
+    REPO,
+    in_loopback_namespace,
+    network_note,
+    session_cookie,
+    verdict,
+    wrk_missing,
+)
 
 from e2e_support import start_server
 
@@ -106,6 +113,10 @@ def first_copy_log(server, token: str) -> str:
 def run() -> str:
     if missing := wrk_missing("Soak"):
         return missing
+    return in_loopback_namespace("soak", measure)
+
+
+def measure() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         return soak(Path(tmp))
 
@@ -149,7 +160,8 @@ def report(rounds: list[dict[str, float]], cold_rss: int, samples: list[int]) ->
         f"threads, TLS) on loopback, loaded by `wrk -t2 -c{CONNECTIONS}` for {SECONDS} s in "
         f"{ROUNDS} rounds after a {WARM_UP_SECONDS} s warm-up, each connection cycling through "
         "`/`, `/usage` and a copy-log page (signed-in session), `/api/v1/status` and `/metrics` "
-        "(bearer token). Worker RSS is read after the warm-up and after every round.",
+        "(bearer token). Worker RSS is read after the warm-up and after every round. "
+        + network_note(),
         "",
         "| what | measured | target | |",
         "|---|---|---|---|",

@@ -66,7 +66,7 @@ def token_for(app, role="administrator") -> str:
 
 def set_mode(app, mode: str) -> None:
     with app.app_context():
-        db.put_setting(db.get_db(), state.SETTING_KEY, mode, "test")
+        state.store_mode(db.get_db(), mode, "test")
 
 
 @pytest.mark.parametrize(("mode", "capability", "allowed", "warn"), [

@@ -208,7 +208,7 @@ def test_index_files_of_hostile_names_are_plain_file_names(client, auth, app, st
         store.ensure_index(copy_log.id)
     files = os.listdir(Path(app.config["INSTANCE"]) / INDEX_DIR)
     assert len(files) >= len(named)
-    assert all(re.fullmatch(r"[0-9a-f]{32}\.json", name) for name in files)
+    assert all(re.fullmatch(r"[0-9a-f]{32}\.(json|[0-9a-f]{16}\.paths)", name) for name in files)
     auth.sign_in()
     ids = ids_by_path(client)
     for shown in named:

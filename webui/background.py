@@ -24,6 +24,11 @@ class Loop:
         self._thread: threading.Thread | None = None
 
     def ensure_running(self) -> None:
+        # Called before every request by servers that do not start it at boot: once it runs,
+        # that costs no lock.
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)

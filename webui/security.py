@@ -118,15 +118,34 @@ def _no_store(response) -> bool:
     return not _view_is_public() and current_user.is_authenticated
 
 
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+# Made once: every answer carries them, so they are added as the answer leaves, with no
+# per-request work beyond one list concatenation.
+PLAIN_HEADERS = list(BASE_HEADERS)
+SECURE_HEADERS = [*BASE_HEADERS, HSTS]
+
+
+class SecurityHeaders:
+    """WSGI middleware: the headers every answer carries, error pages included."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        extra = SECURE_HEADERS if environ.get("wsgi.url_scheme") == "https" else PLAIN_HEADERS
+
+        def start(status, headers, exc_info=None):
+            return start_response(status, headers + extra, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
 def _headers(response):
-    headers = response.headers
-    headers.extend(BASE_HEADERS)
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    """The headers that depend on the request: caching and the htmx variant."""
     if _no_store(response):
-        headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Cache-Control", "no-store")
     if is_htmx():
-        headers.add("Vary", "HX-Request")
+        response.headers.add("Vary", "HX-Request")
     return response
 
 
@@ -146,3 +165,4 @@ def init_app(app: Flask) -> None:
     app.extensions["checked_tokens"] = tokens.CheckedTokens()
     app.before_request(_gate)
     app.after_request(_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import ssl
 import sys
 import threading
@@ -143,10 +145,24 @@ def gunicorn_options(values: dict) -> dict:
     return options
 
 
-def _fingerprint_line(values: dict) -> str | None:
-    from webui.certificates.service import fingerprint_line
+PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
+# A certificate file larger than this is not read for the console line.
+PEM_MAX_BYTES = 1 << 20
 
-    return fingerprint_line(values["TLS_CERT"])
+
+def _fingerprint_line(values: dict) -> str | None:
+    """The console's line of the served certificate's SHA-256 fingerprint (as the certificate
+    pages show it), made with the standard library: the gunicorn master never loads
+    ``cryptography``, which would stay in its memory for the service's life."""
+    try:
+        with open(values["TLS_CERT"], "rb") as pem:
+            block = PEM_BLOCK.search(pem.read(PEM_MAX_BYTES))
+        if block is None:
+            return None
+        der = ssl.PEM_cert_to_DER_cert(block.group(0).decode("ascii"))
+    except (OSError, ValueError):
+        return None
+    return f"TLS certificate SHA-256 fingerprint: {hashlib.sha256(der).digest().hex(':').upper()}"
 
 
 def serve() -> int:

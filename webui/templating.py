@@ -6,8 +6,11 @@ import datetime as dt
 import functools
 import time
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, request
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -91,6 +94,41 @@ def relative_time(timestamp: Moment | None, now: float | None = None) -> Markup:
     return _time_element(moment, _ago(seconds), title)
 
 
+def wording_changes_at(timestamp: Moment, now: float | None = None) -> float:
+    """The moment after which ``relative_time(timestamp)`` says something else than now."""
+    at = _moment(timestamp).timestamp()
+    now = time.time() if now is None else now
+    seconds = now - at
+    span = abs(seconds)
+    size = next((size for _unit, size in AGO_UNITS if span >= size), 60)
+    if seconds >= 0:  # "just now", "3 min ago": the next whole unit
+        return at + (span // size + 1) * size
+    return at - (span // size) * size  # "in 5 min": when the count drops
+
+
+# While a cached fragment is made: when each relative time in it changes its wording.
+_wording_changes: ContextVar[list[float] | None] = ContextVar("wording_changes", default=None)
+
+
+@contextmanager
+def noting_wording_changes() -> Iterator[list[float]]:
+    """Collect, while rendering, the moments at which the relative times shown change."""
+    changes: list[float] = []
+    token = _wording_changes.set(changes)
+    try:
+        yield changes
+    finally:
+        _wording_changes.reset(token)
+
+
+def _noted_relative_time(timestamp: Moment | None, now: float | None = None) -> Markup:
+    """The ``relative_time`` filter; it tells a fragment being cached how long it holds."""
+    changes = _wording_changes.get()
+    if changes is not None and timestamp is not None:
+        changes.append(wording_changes_at(timestamp, now))
+    return relative_time(timestamp, now)
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
@@ -118,12 +156,43 @@ def file_size(size: int | None) -> str:
     return f"{size} B"
 
 
+NAV_GROUP = Markup('<h2 class="nav-group">{}</h2>\n<ul>\n{}</ul>\n')
+NAV_LINK = Markup('<li><a href="{}"{}>{}</a></li>\n')
+CURRENT = Markup(' aria-current="page"')
+
+
+def _navigation_pages(admin: bool) -> dict[str | None, Markup]:
+    """The navigation of a role, rendered once: for each of its links the HTML with that link
+    marked as the current page, and (key None) with none marked."""
+    rendered = current_app.extensions.setdefault("navigation_html", {})
+    if admin not in rendered:
+        groups = shell.navigation(admin)
+
+        def html(current: str | None) -> Markup:
+            return Markup("").join(
+                NAV_GROUP.format(group, Markup("").join(
+                    NAV_LINK.format(href, CURRENT if href == current else "", section.label)
+                    for section, href in sections))
+                for group, sections in groups.items())
+
+        hrefs = [href for sections in groups.values() for _section, href in sections]
+        rendered[admin] = {None: html(None), **{href: html(href) for href in hrefs}}
+    return rendered[admin]
+
+
+def navigation_html(admin: bool, path: str) -> Markup:
+    """The left navigation for a user of this role on the page at ``path``."""
+    pages = _navigation_pages(admin)
+    return pages.get(path) or pages[None]
+
+
 def _context():
-    admin = current_user.is_authenticated and current_user.is_admin
+    admin = bool(current_user.is_authenticated and current_user.is_admin)
+    config = current_app.config
     return {
-        "device_name": current_app.config["DEVICE_NAME"],
-        "version": current_app.config["VERSION"],
-        "nav_groups": shell.navigation(bool(admin)),
+        "device_name": config["DEVICE_NAME"],
+        "version": config["VERSION"],
+        "navigation": lambda: navigation_html(admin, request.path),
         "banners": shell.banners,
     }
 
@@ -131,6 +200,6 @@ def _context():
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.add_template_filter(local_time, "local_time")
-    app.add_template_filter(relative_time, "relative_time")
+    app.add_template_filter(_noted_relative_time, "relative_time")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(file_size, "file_size")

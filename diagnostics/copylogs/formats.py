@@ -136,11 +136,12 @@ class Format:
         spans = self.spans(data)
         return [self.element_key(data[a:b]) for a, b in spans]
 
-    def key_counts(self, data: Buffer, end: int) -> dict[Key, int]:
-        """How many entries of ``data[:end]`` have each (category, code)."""
+    def key_counts(self, data: Buffer, end: int, count: int | None = None) -> dict[Key, int]:
+        """How many entries of ``data[:end]`` have each (category, code); ``count`` is their
+        number when already known."""
         raw = self.fast_key.findall(data, 0, end)
         counts: dict[Key, int] = {}
-        if len(raw) == self.count(data, end):
+        if len(raw) == (self.count(data, end) if count is None else count):
             for item, n in collections.Counter(raw).items():
                 key = self._fast_key(item)
                 counts[key] = counts.get(key, 0) + n
@@ -153,6 +154,29 @@ class Format:
         """(start, end) of every entry's span in ``data``: to the next start or the end."""
         starts = self.starts(data)
         return list(zip(starts, [*starts[1:], len(data)], strict=False))
+
+    def spans_of(self, data: bytes, chosen: list[int], count: int) -> list[tuple[int, int]]:
+        """The spans of :meth:`spans` of the entries ``chosen`` (ascending) of the ``count`` in
+        ``data``; the starts of a few are walked to from the nearer end of the block."""
+        if self.name != "copy_log" or len(chosen) > 16:
+            spans = self.spans(data)
+            return [spans[i] for i in chosen]
+        starts: dict[int, int] = {}
+        i, pos = -1, -1
+        for wanted in (i for i in chosen if i < count // 2):
+            while i < wanted:
+                i, pos = i + 1, data.find(self.marker, pos + 1)
+            starts[wanted] = pos
+        i, pos = count, len(data)
+        for wanted in reversed([i for i in chosen if i >= count // 2]):
+            while i > wanted:
+                i, pos = i - 1, data.rfind(self.marker, 0, pos)
+            starts[wanted] = pos
+        found = []
+        for wanted in chosen:
+            end = data.find(self.marker, starts[wanted] + 1)
+            found.append((starts[wanted], end if end >= 0 else len(data)))
+        return found
 
     def _fast_key(self, item: bytes) -> Key:
         if self.name == "copy_log":

@@ -1,4 +1,5 @@
-"""The on-disk index of a log: blocks of about 1 MiB with their entry counts per (category, code).
+"""The on-disk index of a log: blocks of about 1 MiB with their entry counts per (category, code)
+and the column of their searchable paths.
 
 A block starts at an entry's start tag (or where the scan started) and ends before one, so any
 page, filtered by category and code or not, is found from the counts alone and then read from at
@@ -6,6 +7,10 @@ most a few blocks. The index is keyed by size, mtime, inode and a hash of the fi
 extended when the file only grew and rebuilt when it changed. Files are written atomically
 (temporary file, then rename), and a long build is saved every ``CHECKPOINT_BYTES`` so pages and
 progress can use it and an interrupted build resumes.
+
+The path columns (:mod:`.search`) go to a file of their own beside the index, appended to as the
+build goes and named by a token of the build, so a rebuilt index never reads another build's
+columns; a block's column is known by its offset and length in that file.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import hashlib
 import json
 import os
 import queue
+import secrets
 import subprocess
 import sys
 import threading
@@ -23,9 +29,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from diagnostics.copylogs import search
 from diagnostics.copylogs.formats import MAX_ELEMENT, Buffer, Format, Key
 
-VERSION = 1
+VERSION = 2
 BLOCK_BYTES = MAX_ELEMENT
 CHECKPOINT_BYTES = 128 << 20
 SEGMENT_BYTES = 32 << 20
@@ -37,13 +44,16 @@ MAX_PROBLEMS = 20
 
 @dataclass
 class Block:
-    """``count`` entries in file bytes [offset, offset + length); the first is ``first``."""
+    """``count`` entries in file bytes [offset, offset + length); the first is ``first``; their
+    path column is ``column_length`` bytes at ``column_at`` of the column file (-1: none)."""
 
     offset: int
     length: int
     first: int
     count: int
     keys: dict[int, int]
+    column_at: int = -1
+    column_length: int = -1
 
 
 @dataclass
@@ -62,6 +72,7 @@ class Index:
     problems: list[str] = field(default_factory=list)
     anchor_sha: str = ""
     truncated: str | None = None
+    columns: str = ""
 
     @property
     def entries(self) -> int:
@@ -89,20 +100,27 @@ class Index:
                 "mtime_ns": self.mtime_ns, "inode": self.inode, "head_sha": self.head_sha,
                 "scanned_until": self.scanned_until, "complete": self.complete,
                 "anchor_sha": self.anchor_sha, "truncated": self.truncated, "keys": self.keys,
-                "problems": self.problems,
+                "problems": self.problems, "columns": self.columns,
                 "blocks": [[b.offset, b.length, b.first, b.count,
-                            [x for pair in b.keys.items() for x in pair]] for b in self.blocks]}
+                            [x for pair in b.keys.items() for x in pair], b.column_at,
+                            b.column_length] for b in self.blocks]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Index:
-        blocks = [Block(o, n, f, c, dict(zip(k[::2], k[1::2], strict=True)))
-                  for o, n, f, c, k in data["blocks"]]
+        blocks = [Block(o, n, f, c, dict(zip(k[::2], k[1::2], strict=True)), at, length)
+                  for o, n, f, c, k, at, length in data["blocks"]]
         return cls(format=data["format"], size=data["size"], mtime_ns=data["mtime_ns"],
                    inode=data["inode"], head_sha=data["head_sha"],
                    scanned_until=data["scanned_until"], complete=data["complete"],
                    keys=[tuple(k) for k in data["keys"]], blocks=blocks,
                    problems=data["problems"], anchor_sha=data["anchor_sha"],
-                   truncated=data["truncated"])
+                   truncated=data["truncated"], columns=data["columns"])
+
+    @property
+    def columns_end(self) -> int:
+        """Where the last column of the indexed part ends in the column file."""
+        return max((b.column_at + b.column_length for b in self.blocks if b.column_at >= 0),
+                   default=0)
 
 
 def _sha(fd: int, offset: int, length: int) -> str:
@@ -113,7 +131,7 @@ def fresh(fmt: Format, fd: int) -> Index:
     """An empty index for the file open as ``fd``."""
     st = os.fstat(fd)
     return Index(format=fmt.name, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino,
-                 head_sha=_sha(fd, 0, HASH_BYTES))
+                 head_sha=_sha(fd, 0, HASH_BYTES), columns=secrets.token_hex(8))
 
 
 def reusable(index: Index | None, fmt: Format, fd: int) -> Index | None:
@@ -201,23 +219,70 @@ def _without_cut_tail(fmt: Format, buf: bytes, pos: int,
 
 @dataclass
 class Segment:
-    """Counts of the blocks of one byte range: ``blocks`` holds (offset, length, key counts)."""
+    """Counts of the blocks of one byte range: ``blocks`` holds (offset, length, key counts,
+    column length or -1); ``columns`` their path columns, one after another."""
 
     end: int
-    blocks: list[tuple[int, int, list[tuple[Key, int]]]]
+    blocks: list[tuple[int, int, list[tuple[Key, int]], int]]
     problems: list[str]
     truncated: str | None
+    columns: bytes = b""
 
 
 def count_segment(fmt: Format, fd: int, start: int, end: int, final: bool) -> Segment:
     """Counts of the blocks of file bytes [start, end); ``final`` when ``end`` is the file's end."""
     problems: list[str] = []
     cut: list[str] = []
-    blocks = [(offset, length, list(fmt.key_counts(data, length).items()))
-              for offset, data, length in scan_blocks(fmt, fd, start, end, problems.append,
-                                                      cut.append if final else None)]
+    blocks = []
+    columns = []
+    for offset, data, length in scan_blocks(fmt, fd, start, end, problems.append,
+                                            cut.append if final else None):
+        count = fmt.count(data, length)
+        text = search.column(fmt, data, count, length) if count else b""
+        if text is not None:
+            columns.append(text)
+        blocks.append((offset, length, list(fmt.key_counts(data, length, count).items()),
+                       -1 if text is None else len(text)))
     scanned = blocks[-1][0] + blocks[-1][1] if blocks else start
-    return Segment(scanned, blocks, problems, cut[0] if cut else None)
+    return Segment(scanned, blocks, problems, cut[0] if cut else None, b"".join(columns))
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd``."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class ColumnFile:
+    """The column file of one build, opened for appending; ``path`` None keeps no columns."""
+
+    def __init__(self, path: str | None, keep: int):
+        """Open (or create) ``path``, cut after its first ``keep`` bytes (what the index
+        refers to: anything after is left from an interrupted build)."""
+        self.path = path
+        self.fd = -1
+        if path is not None:
+            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.ftruncate(self.fd, keep)
+
+    def append(self, data: bytes) -> int:
+        """Write ``data`` at the end; returns where it starts (-1 when no columns are kept)."""
+        if self.fd < 0:
+            return -1
+        write_all(self.fd, data)
+        # with O_APPEND the offset is now the end of this write, whoever else appends
+        return os.lseek(self.fd, 0, os.SEEK_CUR) - len(data)
+
+    def sync(self) -> None:
+        """Make what was appended durable before an index refers to it."""
+        if self.fd >= 0:
+            os.fsync(self.fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class WorkerFailed(Exception):
@@ -225,14 +290,21 @@ class WorkerFailed(Exception):
 
 
 def _in_workers(source: tuple[str, str], fmt: Format, ranges: list[tuple[int, int, bool]],
-                workers: int) -> Iterator[Segment]:
+                workers: int, spill: str | None) -> Iterator[Segment]:
     """Segments of ``ranges`` counted by ``workers`` processes, each taking a contiguous share,
-    yielded in file order."""
+    yielded in file order. Each worker appends its path columns to a file of its own,
+    ``{spill}.{n}`` (removed afterwards; none when ``spill`` is None), so that columns not merged
+    yet wait on disk, not in memory."""
     share = -(-len(ranges) // workers)
     groups = [ranges[i:i + share] for i in range(0, len(ranges), share)]
-    running: list[tuple[subprocess.Popen[str], queue.Queue[str]]] = []
+    running: list[tuple[subprocess.Popen[str], queue.Queue[str], int]] = []
+    spills: list[str] = []
     try:
-        for group in groups:
+        for n, group in enumerate(groups):
+            spill_fd = -1
+            if spill is not None:
+                spills.append(f"{spill}.{n}")
+                spill_fd = os.open(spills[-1], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
             proc = subprocess.Popen([sys.executable, "-m", "diagnostics.copylogs.worker"],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, text=True)
@@ -240,24 +312,37 @@ def _in_workers(source: tuple[str, str], fmt: Format, ranges: list[tuple[int, in
             lines: queue.Queue[str] = queue.Queue()
             # a reader per worker keeps every pipe drained while earlier ranges are merged
             threading.Thread(target=_drain, args=(proc.stdout, lines), daemon=True).start()
-            running.append((proc, lines))
+            running.append((proc, lines, spill_fd))
             with proc.stdin:
                 proc.stdin.write(json.dumps({"root": source[0], "path": source[1],
-                                             "format": fmt.name, "ranges": group}) + "\n")
-        for (proc, lines), group in zip(running, groups, strict=True):
+                                             "format": fmt.name, "ranges": group,
+                                             "spill": spills[-1] if spill else None}) + "\n")
+        for (proc, lines, spill_fd), group in zip(running, groups, strict=True):
             for _ in group:
                 line = lines.get()
                 if not line:
                     raise WorkerFailed(f"worker exited with {proc.wait()}")
                 try:
-                    yield Segment(**json.loads(line))
-                except (ValueError, TypeError) as exc:
+                    answer = json.loads(line)
+                    at, length = answer.pop("columns_at"), answer.pop("columns_length")
+                    segment = Segment(**answer)
+                except (ValueError, TypeError, KeyError) as exc:
                     raise WorkerFailed("worker answered nonsense") from exc
+                if spill_fd >= 0:
+                    segment.columns = os.pread(spill_fd, length, at)
+                    if len(segment.columns) != length:
+                        raise WorkerFailed("worker's columns are missing")
+                yield segment
     finally:
-        for proc, _ in running:
+        for proc, _, spill_fd in running:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+            if spill_fd >= 0:
+                os.close(spill_fd)
+        for name in spills:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
 
 
 def _drain(stream: IO[str], lines: queue.Queue[str]) -> None:
@@ -280,8 +365,10 @@ def _segments(fmt: Format, fd: int, start: int, end: int) -> list[tuple[int, int
 
 def update(index: Index, fmt: Format, fd: int, save: Callable[[Index], None],
            cancel: threading.Event | None = None,
-           source: tuple[str, str] | None = None) -> Index:
-    """Extend ``index`` from its ``scanned_until`` to the end of the file, saving as it goes.
+           source: tuple[str, str] | None = None,
+           columns: ColumnFile | None = None) -> Index:
+    """Extend ``index`` from its ``scanned_until`` to the end of the file, saving as it goes;
+    path columns are appended to ``columns`` (none kept without it).
 
     With ``source`` (root, path inside it) and at least ``PARALLEL_MIN_BYTES`` to read on a
     machine with several idle CPUs, ranges are counted by worker processes
@@ -294,17 +381,19 @@ def update(index: Index, fmt: Format, fd: int, save: Callable[[Index], None],
     if source is not None and workers > 1 and end - index.scanned_until >= PARALLEL_MIN_BYTES:
         ranges = [(a, b, b == end) for a, b in _segments(fmt, fd, index.scanned_until, end)]
         try:
-            with contextlib.closing(_in_workers(source, fmt, ranges, workers)) as segments:
-                done = _merge(index, fd, segments, save, cancel)
+            spill = columns.path if columns is not None else None
+            with contextlib.closing(_in_workers(source, fmt, ranges, workers,
+                                                spill)) as segments:
+                done = _merge(index, fd, segments, save, cancel, columns)
         except (OSError, WorkerFailed):
             pass  # carry on in this process from wherever the workers got to
         if cancel is not None and cancel.is_set():
-            return _finish(index, fd, save, False)
+            return _finish(index, fd, save, False, columns)
     if not done:
         segments = (count_segment(fmt, fd, a, b, b == end)
                     for a, b in _segments(fmt, fd, index.scanned_until, end))
-        done = _merge(index, fd, segments, save, cancel)
-    return _finish(index, fd, save, done)
+        done = _merge(index, fd, segments, save, cancel, columns)
+    return _finish(index, fd, save, done, columns)
 
 
 def _idle_cpus() -> int:
@@ -313,22 +402,27 @@ def _idle_cpus() -> int:
     return max(1, min(MAX_WORKERS, cpus, int(cpus - os.getloadavg()[0] + 0.5)))
 
 
-def _finish(index: Index, fd: int, save: Callable[[Index], None], complete: bool) -> Index:
+def _finish(index: Index, fd: int, save: Callable[[Index], None], complete: bool,
+            columns: ColumnFile | None) -> Index:
     index.complete = complete
     index.anchor_sha = _anchor(fd, index)
+    if columns is not None:
+        columns.sync()
     save(index)
     return index
 
 
 def _merge(index: Index, fd: int, segments: Iterable[Segment], save: Callable[[Index], None],
-           cancel: threading.Event | None) -> bool:
-    """Append counted segments to ``index`` in order; False when cancelled first."""
+           cancel: threading.Event | None, columns: ColumnFile | None = None) -> bool:
+    """Append counted segments to ``index`` (their columns to ``columns``) in order; False when
+    cancelled first."""
     key_ids = {key: i for i, key in enumerate(index.keys)}
     next_save = index.scanned_until + CHECKPOINT_BYTES
     first = index.entries
     index.truncated = None
     for segment in segments:
-        for offset, length, key_counts in segment.blocks:
+        at = columns.append(segment.columns) if columns is not None else -1
+        for offset, length, key_counts, column_length in segment.blocks:
             counts: dict[int, int] = {}
             for key, n in key_counts:
                 key = tuple(key)
@@ -338,8 +432,12 @@ def _merge(index: Index, fd: int, segments: Iterable[Segment], save: Callable[[I
                 counts[key_ids[key]] = n
             count = sum(counts.values())
             if count:
-                index.blocks.append(Block(offset, length, first, count, counts))
+                kept = at >= 0 and column_length >= 0
+                index.blocks.append(Block(offset, length, first, count, counts,
+                                          at if kept else -1, column_length if kept else -1))
                 first += count
+            if at >= 0 and column_length >= 0:
+                at += column_length
         for problem in segment.problems:
             index.add_problem(problem)
         index.truncated = segment.truncated
@@ -348,6 +446,8 @@ def _merge(index: Index, fd: int, segments: Iterable[Segment], save: Callable[[I
             return False
         if index.scanned_until >= next_save:
             index.anchor_sha = _anchor(fd, index)
+            if columns is not None:
+                columns.sync()
             save(index)
             next_save = index.scanned_until + CHECKPOINT_BYTES
     return True

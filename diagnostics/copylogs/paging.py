@@ -1,23 +1,24 @@
 """Paging, filtering and streaming the entries of one open log.
 
 What the index covers is found from its block counts and read from at most a few blocks; the
-rest of the file is read in order from where the index stops. A path search (``q``) reads the
-blocks that contain its text, found once per block in the lowered bytes.
+rest of the file is read in order from where the index stops. A path search (``q``) counts its
+matches per block in the blocks' path columns (:mod:`.search`) and reads only the blocks its page
+needs; blocks without a column are read, each checked first for the text in its lowered bytes.
 """
 
 from __future__ import annotations
 
-import bisect
 import os
 from collections.abc import Callable, Iterator
 
 from diagnostics.copylogs import index as indexing
-from diagnostics.copylogs import reference
+from diagnostics.copylogs import reference, search
 from diagnostics.copylogs.formats import Format, Key
-from diagnostics.copylogs.index import Index
+from diagnostics.copylogs.index import Block, Index
 from diagnostics.copylogs.models import Entry, Page
 
 PATH_SEARCH_BUDGET = 4 << 20
+COLUMN_COUNT_BUDGET = 200_000
 
 KeyFilter = Callable[[Key], bool]
 
@@ -26,17 +27,22 @@ class Reader:
     """Pages and streams the matching entries of one open log."""
 
     def __init__(self, fmt: Format, fd: int, index: Index | None, key_filter: KeyFilter | None,
-                 q: str | None, searched: dict[int, int] | None = None):
+                 q: str | None, searched: dict[int, int] | None = None, columns: int = -1):
         """``searched`` keeps, between pages of one path search, how many entries of each
-        indexed block matched, so later pages need not read those blocks again."""
+        indexed block matched, so later pages need not count or read those blocks again;
+        ``columns`` is the index's column file open for reading (-1: none)."""
         self.fmt, self.fd, self.index = fmt, fd, index
         self.key_filter = key_filter
-        self.q = _searchable(q, fmt) if q else None
-        needle = q.lower().encode() if q and q.isascii() and not set(q) & set("&<>\"'") \
+        self.needle = search.needle(q, fmt) if q else None
+        quick = q.lower().encode() if q and q.isascii() and not set(q) & set("&<>\"'") \
             else None
-        self.needle = needle if fmt.name != "validation" else None
+        self.quick = quick if fmt.name != "validation" else None
         self.wanted: dict[int, bool] = {}
         self.searched = searched if searched is not None else {}
+        self.columns = columns
+        self.counted = 0  # matches counted in columns by this reader
+        self._column = bytearray()
+        self._column_of: Block | None = None  # the block whose column is in ``_column``
         self._pending: bytes | None = None  # a block already read by the scan after the index
 
     def _matches_key(self, key_id: int) -> bool:
@@ -46,58 +52,109 @@ class Reader:
                 self.index.keys[key_id])
         return self.wanted[key_id]
 
-    def _block_matches(self, block: indexing.Block) -> int:
+    def _block_matches(self, block: Block) -> int:
         if self.key_filter is None:
             return block.count
         return sum(n for key_id, n in block.keys.items() if self._matches_key(key_id))
 
-    def _matching(self, data: bytes) -> tuple[list[tuple[int, int]], list[int]]:
-        """Spans of a block's entries and the indexes of those that match, read cheaply: keys
-        and the path only, never a whole entry."""
-        lowered = None
-        if self.needle is not None:
-            lowered = data.lower() if self.needle.upper() != self.needle else data
-            if self.needle not in lowered:
-                if b"&#" not in data:
-                    return [], []
-                lowered = None  # a character reference may hide the text: check every path
-            elif b"&#" in data:
-                lowered = None
-        spans = self.fmt.spans(data)
-        matching: list[int] = list(range(len(spans)))
-        if lowered is not None:
-            # only entries holding the text can match: find it once in the whole block
-            matching = list(_holding(lowered, self.needle, [a for a, _ in spans]))
-        if self.key_filter is not None:
-            keys = self.fmt.keys(data)
-            wanted = {key for key in set(keys) if self.key_filter(key)}
-            matching = [i for i in matching if keys[i] in wanted]
-        if self.q is not None:
-            matching = [i for i in matching
-                        if self.q in _searchable(self.fmt.path_of(data[spans[i][0]:spans[i][1]]),
-                                                 self.fmt)]
-        return spans, matching
+    def _known(self, number: int, block: Block, matches: int, full: bool) -> int | None:
+        """Matches in an indexed block (``matches`` of its entries pass the key filters) when
+        known without reading it: from the counts, an earlier page, or the path column (until
+        ``COLUMN_COUNT_BUDGET`` matches are counted once the page is full)."""
+        if self.needle is None:
+            return matches
+        if number in self.searched:
+            return self.searched[number]
+        if block.column_at < 0 or self.columns < 0 or full and \
+                self.counted > COLUMN_COUNT_BUDGET:
+            return None
+        found = self._column_count(block)
+        if found is None or found and self.key_filter is not None:
+            return None  # which of them pass the key filters is read from the block
+        self.counted += found
+        self.searched[number] = found
+        return found
 
-    def _read(self, offset: int, data: bytes, first: int, spans: list[tuple[int, int]],
-              chosen: list[int]) -> Iterator[Entry]:
-        for i in chosen:
-            a, b = spans[i]
+    def _column_count(self, block: Block) -> int | None:
+        """Entries of ``block`` whose path holds the text, from its column; None when the
+        column cannot be read."""
+        assert self.needle is not None
+        if b"\n" in self.needle:
+            return 0  # a column is kept only for blocks whose paths hold no newline
+        if not self._load_column(block):
+            return None
+        return search.count_lines(self._column, self.needle, 0, block.column_length)
+
+    def _load_column(self, block: Block) -> bool:
+        """Read the column of ``block`` into ``_column``; False when it cannot be read."""
+        if self._column_of is block:
+            return True
+        self._column_of = None
+        if block.column_at < 0 or self.columns < 0:
+            return False
+        length = block.column_length
+        if len(self._column) < length:
+            self._column = bytearray(length)
+        try:
+            got = os.preadv(self.columns, [memoryview(self._column)[:length]], block.column_at)
+        except OSError:
+            return False
+        if got != length:
+            return False
+        self._column_of = block
+        return True
+
+    def _matching(self, data: bytes, block: Block | None = None
+                  ) -> tuple[list[tuple[int, int]] | None, list[int]]:
+        """Spans of a block's entries (None when not needed to find them) and the indexes of
+        those that match, read cheaply: keys and paths only (those of an indexed ``block`` from
+        its column), never a whole entry."""
+        if self.needle is not None and block is not None and b"\n" not in self.needle \
+                and self._load_column(block):
+            matching = search.lines_holding(self._column, self.needle, block.column_length)
+            return None, self._key_matching(data, matching)
+        spans = self.fmt.spans(data)
+        if self.needle is not None and self.quick is not None and b"&#" not in data \
+                and data.isascii():
+            lowered = data.lower() if self.quick.upper() != self.quick else data
+            if self.quick not in lowered:
+                return spans, []
+        matching: list[int] = list(range(len(spans)))
+        if self.needle is not None:
+            paths = search.lines(self.fmt, data, len(spans))
+            matching = search.matching_lines(paths, self.needle)
+        return spans, self._key_matching(data, matching)
+
+    def _key_matching(self, data: bytes, matching: list[int]) -> list[int]:
+        """Those of the entries ``matching`` that pass the key filters."""
+        if self.key_filter is None or not matching:
+            return matching
+        keys = self.fmt.keys(data)
+        wanted = {key for key in set(keys) if self.key_filter(key)}
+        return [i for i in matching if keys[i] in wanted]
+
+    def _read(self, offset: int, data: bytes, first: int, spans: list[tuple[int, int]] | None,
+              chosen: list[int], count: int) -> Iterator[Entry]:
+        """The entries ``chosen`` of a block of ``count`` entries."""
+        chosen_spans = [spans[i] for i in chosen] if spans is not None else \
+            self.fmt.spans_of(data, chosen, count)
+        for i, (a, b) in zip(chosen, chosen_spans, strict=True):
             yield self.fmt.entry(data[a:b], offset + a, first + i)
 
-    def _blocks(self) -> Iterator[tuple[int | None, int | None, int, int, int]]:
-        """(index block number or None, matches or None when unknown, offset, length, first
-        ordinal) of every block: the indexed ones first, then those read in order after."""
+    def _blocks(self) -> Iterator[tuple[int | None, Block | None, int, int, int, int]]:
+        """(index block number or None, block or None, entries passing the key filters or 0
+        when unknown, offset, length, first ordinal) of every block that may match: the indexed
+        ones first, then those read in order after."""
         for number, block in enumerate(self.index.blocks if self.index else []):
             n = self._block_matches(block)
             if n:
-                known = self.searched.get(number) if self.q else n
-                yield number, known, block.offset, block.length, block.first
+                yield number, block, n, block.offset, block.length, block.first
         start = self.index.scanned_until if self.index else 0
         first = self.index.entries if self.index else 0
         end = os.fstat(self.fd).st_size
         for offset, data in indexing.scan(self.fmt, self.fd, start, end, _ignore, _ignore):
             self._pending = data
-            yield None, None, offset, len(data), first
+            yield None, None, 0, offset, len(data), first
             first += self.fmt.count(data)
 
     def _data(self, offset: int, length: int) -> bytes:
@@ -106,60 +163,49 @@ class Reader:
 
     def all(self) -> Iterator[Entry]:
         """Every matching entry in file order."""
-        for _, _, offset, length, first in self._blocks():
+        for number, block, n, offset, length, first in self._blocks():
+            if number is not None and block is not None and \
+                    self._known(number, block, n, False) == 0:
+                continue
             data = self._data(offset, length)
-            spans, matching = self._matching(data)
-            yield from self._read(offset, data, first, spans, matching)
+            spans, matching = self._matching(data, block)
+            yield from self._read(offset, data, first, spans, matching,
+                                  block.count if block is not None else 0)
 
     def page(self, page: int, per_page: int) -> Page:
         """Page ``page`` (1-based) of the matching entries, with their total (see :class:`Page`).
 
-        Counts come from the index where it can answer; other blocks are read, and once the
-        page is full only ``PATH_SEARCH_BUDGET`` more bytes are read to count on.
+        Counts come from the index and the path columns where they can answer; other blocks
+        are read, and once the page is full only ``PATH_SEARCH_BUDGET`` more bytes are read to
+        count on.
         """
         skip = (page - 1) * per_page
         found: list[Entry] = []
         total, exact, budget = 0, True, PATH_SEARCH_BUDGET
         indexed = self.index is not None and self.index.complete
-        for number, known, offset, length, first in self._blocks():
+        for number, block, n, offset, length, first in self._blocks():
             full = len(found) >= per_page
+            known = self._known(number, block, n, full) \
+                if number is not None and block is not None else None
             if known is not None and (full or skip >= known):
                 total += known
                 skip -= 0 if full else known
                 continue
             if full:
                 budget -= length
-                if budget < 0 or not indexed and known is None and self.q is None:
+                if budget < 0 or not indexed and known is None and self.needle is None:
                     exact = False
                     break
             data = self._data(offset, length)
-            spans, matching = self._matching(data)
+            spans, matching = self._matching(data, block)
             if number is not None:
                 self.searched[number] = len(matching)
             total += len(matching)
             chosen = matching[skip:skip + per_page - len(found)]
             skip = max(0, skip - len(matching))
-            found.extend(self._read(offset, data, first, spans, chosen))
+            found.extend(self._read(offset, data, first, spans, chosen,
+                                    block.count if block is not None else 0))
         return Page(total=total, page=page, per_page=per_page, entries=found, total_exact=exact)
-
-
-def _searchable(text: str, fmt: Format) -> str:
-    """Case-folded; copy-time lists write paths with backslashes, so either separator finds
-    them."""
-    folded = text.casefold()
-    return folded.replace("\\", "/") if fmt.name == "validation" else folded
-
-
-def _holding(lowered: bytes, needle: bytes, starts: list[int]) -> Iterator[int]:
-    """Indexes of the entries (by their start offsets) whose bytes contain ``needle``."""
-    last = -1
-    pos = lowered.find(needle)
-    while pos >= 0:
-        i = bisect.bisect_right(starts, pos) - 1
-        if i >= 0 and i != last:
-            yield i
-            last = i
-        pos = lowered.find(needle, max(pos + 1, starts[i + 1] if i + 1 < len(starts) else 0))
 
 
 def _ignore(_text: str) -> None:

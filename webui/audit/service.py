@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,10 +62,16 @@ def prune(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ?", (keep,))
 
 
-def query(conn: sqlite3.Connection, *, actor: str | None = None, action: str | None = None,
-          since: float | None = None, until: float | None = None, limit: int | None = 200,
-          offset: int = 0) -> tuple[int, list[sqlite3.Row]]:
-    """Entries newest first matching the filters, with the total count."""
+# Newest first by the time recorded, then by insertion: the indexes on (at) and (actor, at) hold
+# entries in this order, so a filtered page reads only its own rows and sorts none.
+NEWEST_FIRST = "ORDER BY at DESC, id DESC"
+# Entries read from the database at a time while an export streams.
+EXPORT_CHUNK = 500
+
+
+def _where(actor: str | None, action: str | None, since: float | None,
+           until: float | None) -> tuple[str, list]:
+    """The WHERE clause of the filters, and its arguments."""
     where, args = [], []
     if actor:
         where.append("actor = ?")
@@ -79,12 +85,30 @@ def query(conn: sqlite3.Connection, *, actor: str | None = None, action: str | N
     if until is not None:
         where.append("at < ?")
         args.append(until)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return (f"WHERE {' AND '.join(where)}" if where else ""), args
+
+
+def query(conn: sqlite3.Connection, *, actor: str | None = None, action: str | None = None,
+          since: float | None = None, until: float | None = None, limit: int | None = 200,
+          offset: int = 0) -> tuple[int, list[sqlite3.Row]]:
+    """Entries newest first matching the filters, with the total count."""
+    clause, args = _where(actor, action, since, until)
     total = conn.execute(f"SELECT count(*) FROM audit {clause}", args).fetchone()[0]
-    sql = f"SELECT * FROM audit {clause} ORDER BY id DESC"
+    sql = f"SELECT * FROM audit {clause} {NEWEST_FIRST}"
     if limit is not None:
         sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
     return total, conn.execute(sql, args).fetchall()
+
+
+def entries(conn: sqlite3.Connection, *, actor: str | None = None, action: str | None = None,
+            since: float | None = None, until: float | None = None,
+            up_to: int | None = None) -> Iterator[sqlite3.Row]:
+    """Every entry matching the filters, newest first, read from one cursor a chunk at a time
+    so memory stays flat whatever the log holds; only ids up to ``up_to`` when given."""
+    clause, args = _where(actor, action, since, until)
+    cursor = conn.execute(f"SELECT * FROM audit {clause} {NEWEST_FIRST}", args)
+    while chunk := cursor.fetchmany(EXPORT_CHUNK):
+        yield from (row for row in chunk if up_to is None or row["id"] <= up_to)
 
 
 def _day(value: str | None, field: str, errors: dict) -> float | None:
@@ -112,29 +136,31 @@ def filters_from(args: Mapping[str, str]) -> tuple[dict, dict]:
 
 
 def export(conn: sqlite3.Connection, actor: Actor, filters: dict,
-           asked: dict[str, str]) -> list[sqlite3.Row]:
-    """Every entry matching ``filters``, the export itself noted with what was ``asked``."""
-    # Retention bounds the table (AUDIT_MAX_ENTRIES), so the rows fit in memory.
-    _total, rows = query(conn, **filters, limit=None)
+           asked: dict[str, str]) -> Iterator[sqlite3.Row]:
+    """Every entry matching ``filters``, read as it is sent; the export itself is noted with
+    what was ``asked`` and is not part of it."""
+    newest = conn.execute("SELECT max(id) FROM audit").fetchone()[0] or 0
     record(conn, actor, "audit_export", detail=asked)
-    return rows
+    return entries(conn, **filters, up_to=newest)
 
 
 FIELDS = ("at", "actor", "client_addr", "action", "target", "outcome", "detail")
+# Rows of CSV text sent at a time: one write to the client per row would cost more than the row.
+CSV_BATCH = 500
 
 
-def csv_rows(rows: list[sqlite3.Row] | Iterator[sqlite3.Row]) -> Iterator[str]:
-    """Stream entries as CSV text, header first; times in ISO 8601 UTC."""
+def csv_rows(rows: Iterable[sqlite3.Row]) -> Iterator[str]:
+    """Stream entries as CSV text, header first, a batch of rows at a time; times in ISO 8601
+    UTC."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(FIELDS)
-    for row in rows:
-        values = dict(row)
-        values["at"] = iso(values["at"])
-        writer.writerow([spreadsheet_safe(values[f]) for f in FIELDS])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([spreadsheet_safe(iso(row["at"]) if f == "at" else row[f]) for f in FIELDS])
+        if count % CSV_BATCH == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
     yield buffer.getvalue()
 
 

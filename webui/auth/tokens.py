@@ -15,22 +15,40 @@ if TYPE_CHECKING:
 
 PREFIX = "ewu_"
 # A scraper polls every few seconds: remember a checked token briefly instead of asking SQLite
-# each time. Revoking empties the memory at once (one worker process serves every request).
+# each time. Revoking empties the memory at once (one worker process serves every request), and
+# a token is never remembered past its expiry.
 REMEMBER_SECONDS = 5.0
+# A remembered token's use is noted at most this often (and whenever its client address
+# changes): the last use shown is at most a minute old, and busy tokens cost no lock a request.
+NOTE_USE_SECONDS = 60.0
 
 
 class CheckedTokens:
-    """One app's memory of recently checked tokens: digest → (remembered until, principal)."""
+    """One app's memory of recently checked tokens: digest → [remembered until, principal,
+    when its use was last noted, from which address]."""
 
     def __init__(self):
-        self._checked: dict[str, tuple[float, User]] = {}
+        self._checked: dict[str, list] = {}
 
     def get(self, token_digest: str, now: float) -> User | None:
         remembered = self._checked.get(token_digest)
         return remembered[1] if remembered is not None and now < remembered[0] else None
 
     def remember(self, token_digest: str, until: float, user: User) -> None:
-        self._checked[token_digest] = (until, user)
+        """Remember a check; when the use was last noted survives checking again."""
+        earlier = self._checked.get(token_digest)
+        noted = earlier[2:] if earlier is not None else [float("-inf"), None]
+        self._checked[token_digest] = [until, user, *noted]
+
+    def use_to_note(self, token_digest: str, now: float, client_addr: str | None) -> bool:
+        """Whether this use should be noted; remembers it as noted when it should."""
+        remembered = self._checked.get(token_digest)
+        if remembered is None:
+            return True
+        if now - remembered[2] < NOTE_USE_SECONDS and remembered[3] == client_addr:
+            return False
+        remembered[2], remembered[3] = now, client_addr
+        return True
 
     def forget_all(self) -> None:
         self._checked.clear()
@@ -57,22 +75,21 @@ def create(conn: sqlite3.Connection, name: str, role: str, created_by: str,
 
 def load(conn: sqlite3.Connection, token: str, client_addr: str | None, checked: CheckedTokens,
          uses: LastSeen) -> User | None:
-    """The principal of a live token; its use is noted in ``uses``."""
+    """The principal of a live token; its use is noted in ``uses`` (at most once a minute)."""
     now = db.now()
     token_digest = digest(token)
     user = checked.get(token_digest, now)
-    if user is not None:
+    if user is None:
+        row = conn.execute("SELECT * FROM api_tokens WHERE token_hash = ?",
+                           (token_digest,)).fetchone()
+        if row is None or row["revoked_at"] or (row["expires_at"] and row["expires_at"] < now):
+            return None
+        user = User(session_id=f"token-{row['id']}", user_id=None, username=row["name"],
+                    role=row["role"], via="token", token_id=row["id"])
+        checked.remember(token_digest,
+                         min(now + REMEMBER_SECONDS, row["expires_at"] or float("inf")), user)
+    if checked.use_to_note(token_digest, now, client_addr):
         uses.token_used(user.token_id, now, client_addr)
-        return user
-    row = conn.execute("SELECT * FROM api_tokens WHERE token_hash = ?",
-                       (token_digest,)).fetchone()
-    if row is None or row["revoked_at"] or (row["expires_at"] and row["expires_at"] < now):
-        return None
-    user = User(session_id=f"token-{row['id']}", user_id=None, username=row["name"],
-                role=row["role"], via="token", token_id=row["id"])
-    uses.token_used(row["id"], now, client_addr)
-    checked.remember(token_digest, min(now + REMEMBER_SECONDS, row["expires_at"] or float("inf")),
-                     user)
     return user
 
 

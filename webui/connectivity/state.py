@@ -12,6 +12,7 @@ import fcntl
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -136,6 +137,43 @@ def mode_state(conn: sqlite3.Connection) -> ModeState:
     return ModeState(row["value"], row["changed_at"], row["changed_by"])
 
 
+# The mode as every request's gate, banner and card see it: read once per database, forgotten
+# whenever it is stored through ``store_mode`` (the only writer of the setting). The generation
+# keeps a read that raced with a change from being remembered after it.
+_remembered: dict[str, ModeState] = {}
+_generation = 0
+_memory_lock = threading.Lock()
+
+
+def remembered_state(conn: sqlite3.Connection, key: str) -> ModeState:
+    """``mode_state`` from memory; ``key`` names the database (its path)."""
+    found = _remembered.get(key)
+    if found is not None:
+        return found
+    generation = _generation
+    current = mode_state(conn)
+    with _memory_lock:
+        if generation == _generation:
+            _remembered[key] = current
+    return current
+
+
+def forget_remembered() -> None:
+    """The stored mode changed (or may have): the next request reads it again."""
+    global _generation
+    with _memory_lock:
+        _generation += 1
+        _remembered.clear()
+
+
+def store_mode(conn: sqlite3.Connection, mode: str, changed_by: str | None) -> None:
+    """Store the mode in force; every remembered copy is forgotten once it is stored."""
+    try:
+        db.put_setting(conn, SETTING_KEY, mode, changed_by)
+    finally:
+        forget_remembered()
+
+
 def write_state_file(path: Path, mode: str) -> None:
     """Replace the mode file atomically: readers see the old or the new mode, never a part."""
     # The instance directory is private to the service, so a private file hides nothing more.
@@ -156,6 +194,7 @@ def sync_state_file(conn: sqlite3.Connection, instance: str | Path) -> None:
 
 def sync_at_start(db_path: str | Path, instance: str | Path) -> None:
     """Bring the mode file up to date at start-up; a file that cannot be written is logged."""
+    forget_remembered()
     conn = db.connect(db_path)
     try:
         sync_state_file(conn, instance)
@@ -210,7 +249,7 @@ def change_mode(conn: sqlite3.Connection, mode: str, changed_by: str,
         _write_or_explain(state_file, mode)
         change.hooks = run_hooks(settings.hooks_dir, mode, previous, settings.timeout)
         if change.failed_hook is None:
-            db.put_setting(conn, SETTING_KEY, mode, changed_by)
+            store_mode(conn, mode, changed_by)
             change.mode = mode
             return change
         _write_or_explain(state_file, previous)

@@ -86,9 +86,14 @@ def change(job_id: str):
     return htmx.render(PAGE, CONTENT, **context)
 
 
+def remembered_state() -> state.ModeState:
+    """The mode in force, from memory (see ``state.remembered_state``)."""
+    return state.remembered_state(db.get_db(), current_app.config["INSTANCE"])
+
+
 def banner() -> dict:
     """The mode, on every page."""
-    current = state.mode_state(db.get_db())
+    current = remembered_state()
     level = "info" if current.mode == "fully_connected" else "warning"
     texts = {
         "fully_connected": "Cloud transfer, remote management and support upload are allowed.",
@@ -103,7 +108,7 @@ def banner() -> dict:
 
 def card() -> dict:
     """The overview card: the mode and what it allows."""
-    current = state.mode_state(db.get_db())
+    current = remembered_state()
     allowances = [(policy.CAPABILITY_LABELS[c], policy.allows(c, current.mode))
                   for c in policy.CAPABILITIES]
     return {"state": current, "allowances": allowances}
@@ -114,7 +119,7 @@ def remote_management_gate():
     mode (SPEC F5). A signed-in person is the local UI, which always works."""
     if not (is_api() and bearer_token() is not None):
         return None
-    allowance = policy.allows("remote_management", state.current_mode(db.get_db()))
+    allowance = policy.allows("remote_management", remembered_state().mode)
     if allowance:
         return None
     return problem(403, allowance.reason, title="Refused by the connectivity mode")

@@ -8,10 +8,11 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the pages, take the navigation slots and give the app its usage sampler."""
     from webui import db, shell
-    from webui.dashboard import history, usage, views
+    from webui.dashboard import cards, history, usage, views
 
     app.register_blueprint(views.bp)
     app.extensions["usage"] = usage.UsageSampler(on_minute=history.Recorder(db.path_for(app)))
+    app.extensions["overview_cards"] = cards.CardCache()
     if not app.testing:
         # The 24-hour history runs from the service's first request, not its first page view.
         app.before_request(usage.sampler(app).ensure_running)

@@ -11,14 +11,11 @@ from webui.dashboard import charts, history, usage
 from webui.templating import file_size
 
 
-def overview(conn: sqlite3.Connection, sampler: usage.UsageSampler,
-             cards: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """The overview page: the device, live usage, the features' cards, failed sign-ins."""
+def overview(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The overview page's own facts: the device and failed sign-ins (the cards come ready)."""
     return {
         "identity": system.identity(),
         "failed_sign_ins": recent_failed_sign_ins(conn),
-        "cards": cards,
-        **usage_context(sampler),
     }
 
 

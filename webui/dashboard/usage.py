@@ -57,6 +57,10 @@ class UsageSampler:
         self._previous = None
 
     def ensure_running(self) -> None:
+        # Called before every request: once the sampler runs, that costs no lock.
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._previous = _counters()

@@ -19,15 +19,16 @@ from diagnostics.hardware import inventory as hardware_inventory
 from diagnostics.readers.boot import boot_id
 from webui import db, htmx, shell
 from webui.access import public
-from webui.dashboard import service, usage
+from webui.dashboard import cards, service, usage
 
 bp = Blueprint("dashboard", __name__)
 
 
 @bp.route("/")
 def overview():
-    return render_template("dashboard/overview.html", **service.overview(
-        db.get_db(), usage.sampler(current_app), shell.cards()))
+    return render_template("dashboard/overview.html", **service.overview(db.get_db()),
+                           usage_card=_usage_card(),
+                           cards=cards.rendered(shell.cards(), time.time()))
 
 
 @bp.route("/settings")
@@ -58,11 +59,18 @@ def healthz():
     return jsonify(status="ok", boot_id=boot_id(Host()))
 
 
+def _usage_card():
+    sampler = usage.sampler(current_app)
+    sampler.ensure_running()
+    template = current_app.jinja_env.get_template("dashboard/_usage.html")
+    return cards.cache().usage(sampler,
+                               lambda: template.render(**service.usage_context(sampler)))
+
+
 @bp.route("/usage", endpoint="usage")
 def usage_card():
     """The live-usage card, refreshed by htmx every 2 s."""
-    return render_template("dashboard/_usage.html",
-                           **service.usage_context(usage.sampler(current_app)))
+    return _usage_card()
 
 
 @bp.route("/usage/history")

@@ -16,7 +16,8 @@ from webui.power.backends import BACKENDS
 ACTION = Literal[tuple(service.ACTIONS)]
 BACKEND = Literal[tuple(BACKENDS)]
 # Planes 4-13 are unassigned and 15-16 private use: only these can hold a message character.
-TEXT_PLANES = (*range(0x0, 0x40000), *range(0xE0000, 0xF0000))
+# Ranges, not a tuple of their 327,680 code points: that would hold 12 MiB for the process's life.
+TEXT_PLANES = (range(0x0, 0x40000), range(0xE0000, 0xF0000))
 CLASS_SPECIALS = "\\]^-[&~|"
 
 
@@ -27,10 +28,11 @@ def _escaped(character: str) -> str:
 @functools.cache
 def message_pattern() -> str:
     """The message rule as a regular expression: any run of the characters it allows."""
-    allowed = bytes(service.message_character_ok(chr(code)) for code in TEXT_PLANES)
+    codes = [code for plane in TEXT_PLANES for code in plane]
+    allowed = bytes(service.message_character_ok(chr(code)) for code in codes)
     ranges = []
     for run in re.finditer(rb"\x01+", allowed):
-        first, last = chr(TEXT_PLANES[run.start()]), chr(TEXT_PLANES[run.end() - 1])
+        first, last = chr(codes[run.start()]), chr(codes[run.end() - 1])
         ranges.append(_escaped(first) if first == last
                       else f"{_escaped(first)}-{_escaped(last)}")
     return f"^[{''.join(ranges)}]*$"
