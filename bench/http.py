@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,8 @@ from e2e_support import E2E_ADMIN_PASSWORD, free_port, start_server  # noqa: E40
 
 DURATION = "5s"
 ROUNDS = 5
+# `serve` started this many times in a row; the median is the cold start.
+COLD_STARTS = 5
 P95_SCRIPT = """
 done = function(summary, latency, requests)
   io.write(string.format("P50_MS %.3f\\n", latency:percentile(50) / 1000))
@@ -76,6 +79,25 @@ def wrk(url: str, connections: int, headers: dict[str, str], script: Path) -> di
     out = subprocess.run(args, capture_output=True, text=True, timeout=120).stdout
     return {key: float(value)
             for key, value in re.findall(r"^(P50_MS|P95_MS|RPS|ERRORS) (\S+)$", out, re.M)}
+
+
+def start_serving(server, log) -> float:
+    """Start `edge-webui serve` and wait for its first `/healthz` 200: the seconds it took."""
+    started = time.monotonic()
+    server.process = subprocess.Popen([str(Path(sys.executable).with_name("edge-webui")),
+                                       "serve"], env=server.env, stdout=log,
+                                      stderr=subprocess.STDOUT)
+    while True:
+        try:
+            if server.get("/healthz")[0] == 200:
+                return time.monotonic() - started
+        except OSError:
+            time.sleep(0.02)
+
+
+def compile_bytecode() -> None:
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "webui", "diagnostics"],
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
 
 
 def tree_memory(pid: int) -> tuple[int, int]:
@@ -142,21 +164,17 @@ def measure() -> str:
         (tmp_path / "a").mkdir()
         server = start_server(tmp_path / "a")
         try:
-            # Cold start measured from `serve` alone: init and set-password ran before.
+            # Cold start measured from `serve` alone: init and set-password ran before, and
+            # the bytecode is compiled, as pip does when it installs the wheel on a device.
             server.stop()
-            started = time.monotonic()
+            compile_bytecode()
             log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
-            process = subprocess.Popen([str(Path(sys.executable).with_name("edge-webui")),
-                                        "serve"], env=server.env, stdout=log,
-                                       stderr=subprocess.STDOUT)
-            server.process = process
-            while True:
-                try:
-                    if server.get("/healthz")[0] == 200:
-                        break
-                except OSError:
-                    time.sleep(0.02)
-            cold_start = time.monotonic() - started
+            cold_starts = []
+            for attempt in range(COLD_STARTS):
+                if attempt:
+                    server.stop()
+                cold_starts.append(start_serving(server, log))
+            process = server.process
             time.sleep(3)
             idle = memory_breakdown(process.pid)
 
@@ -188,10 +206,10 @@ def measure() -> str:
         finally:
             server.stop()
             log.close()
-    return report(cold_start, idle, after_rss, ratios, dashboards, singles)
+    return report(cold_starts, idle, after_rss, ratios, dashboards, singles)
 
 
-def report(cold_start: float, idle: dict, after_rss: int, ratios: list[dict],
+def report(cold_starts: list[float], idle: dict, after_rss: int, ratios: list[dict],
            dashboards: list[dict], singles: list[dict]) -> str:
     middle, spread = median_of(ratios, "RATIO")
     ratio, ours, baseline = middle["RATIO"], middle["ours"], middle["baseline"]
@@ -200,6 +218,7 @@ def report(cold_start: float, idle: dict, after_rss: int, ratios: list[dict],
     single, single_p95_spread = median_of(singles, "P95_MS")
     _, single_p50_spread = median_of(singles, "P50_MS")
     single_p50 = sorted(r["P50_MS"] for r in singles)[len(singles) // 2]
+    cold_start = statistics.median(cold_starts)
     mib = 1 << 20
     rss, pss = idle["rss"], idle["pss"]
     memory_met = rss <= 60 * mib and pss <= 45 * mib
@@ -228,8 +247,9 @@ def report(cold_start: float, idle: dict, after_rss: int, ratios: list[dict],
         f"| idle service memory, all processes (gunicorn master + worker) | RSS **{rss / mib:.1f} "
         f"MiB**, PSS **{pss / mib:.1f} MiB** ({after_rss / mib:.1f} MiB RSS after the load) | "
         f"RSS ≤ 60 MiB and PSS ≤ 45 MiB | {verdict(memory_met)} |",
-        f"| cold start of `edge-webui serve` to first `/healthz` 200 | **{cold_start:.2f} s** | "
-        f"≤ 1 s | {verdict(cold_start <= 1)} |",
+        f"| cold start of `edge-webui serve` to first `/healthz` 200 (median of "
+        f"{len(cold_starts)} starts) | **{cold_start:.2f} s** (starts {min(cold_starts):.2f}–"
+        f"{max(cold_starts):.2f} s) | ≤ 1 s | {verdict(cold_start <= 1)} |",
         "",
         "Idle memory by process (`/proc/<pid>/smaps_rollup`, 3 s after the first `/healthz`):",
         "",

@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtensionOID, NameOID
+# cryptography (10 MiB) is loaded when the first certificate is read, not with the service.
+if TYPE_CHECKING:
+    from cryptography import x509
 
 # Curves by the names TLS and admins use for them.
 CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
@@ -64,6 +63,8 @@ class Certificate:
 
     def issued_by(self, issuer: Certificate) -> bool:
         """True when ``issuer`` names and signed this certificate."""
+        from cryptography.exceptions import InvalidSignature
+
         try:
             self.x509.verify_directly_issued_by(issuer.x509)
         except (ValueError, TypeError, InvalidSignature):
@@ -71,9 +72,13 @@ class Certificate:
         return True
 
     def pem(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
         return self.x509.public_bytes(serialization.Encoding.PEM)
 
     def der(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
         return self.x509.public_bytes(serialization.Encoding.DER)
 
 
@@ -101,6 +106,10 @@ def _fits(name: str, wanted: str) -> bool:
 
 def describe(cert: x509.Certificate) -> Certificate:
     """The description of a certificate already parsed (from PKCS#12, for one)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
     try:
         san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
         dns = tuple(san.get_values_for_type(x509.DNSName))
@@ -123,10 +132,14 @@ def read_pem(data: bytes) -> list[Certificate]:
     """Every certificate of a PEM text, in its order; ValueError when it holds none."""
     if PEM_CERTIFICATE not in data:
         raise ValueError("no PEM certificate found")
+    from cryptography import x509
+
     return [describe(c) for c in x509.load_pem_x509_certificates(data)]
 
 
 def read_der(data: bytes) -> Certificate:
+    from cryptography import x509
+
     return describe(x509.load_der_x509_certificate(data))
 
 
@@ -135,6 +148,8 @@ def _attributes(name: x509.Name, oid) -> tuple[str, ...]:
 
 
 def _key(public_key) -> tuple[str, int, str | None]:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     if isinstance(public_key, rsa.RSAPublicKey):
         return "RSA", public_key.key_size, None
     if isinstance(public_key, ec.EllipticCurvePublicKey):
@@ -146,6 +161,8 @@ def _key(public_key) -> tuple[str, int, str | None]:
 def _self_signed(cert: x509.Certificate) -> bool:
     if cert.issuer != cert.subject:
         return False
+    from cryptography.exceptions import InvalidSignature
+
     try:
         cert.verify_directly_issued_by(cert)
     except (ValueError, TypeError, InvalidSignature):

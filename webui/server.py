@@ -10,6 +10,7 @@ import ssl
 import sys
 import threading
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import wsgi as gunicorn_wsgi
 
@@ -88,6 +89,31 @@ def _headers_without_banner(response) -> list[str]:
 def hide_server_banner() -> None:
     """gunicorn always sends ``Server: gunicorn`` and has no setting for it: drop that line."""
     gunicorn_wsgi.Response.default_headers = _headers_without_banner
+
+
+_gunicorn_write = gunicorn_wsgi.Response.write
+
+
+def _write_headers_with_body(response, data) -> None:
+    # gunicorn writes the headers and the body apart: two TLS records and two system calls
+    # for every answer. The first body bytes of an answer of known length leave with them.
+    if (response.headers_sent or response.chunked or response._omits_body
+            or not isinstance(data, bytes) or not data):
+        _gunicorn_write(response, data)
+        return
+    if response.response_length is not None:
+        data = data[:response.response_length]
+    lines = response.default_headers()
+    lines.extend(f"{name}: {value}\r\n" for name, value in response.headers)
+    head = ("".join(lines) + "\r\n").encode("latin-1")
+    response.headers_sent = True
+    response.sent += len(data)
+    gunicorn_util.write(response.sock, head + data)
+
+
+def send_headers_with_body() -> None:
+    """Headers and the first body bytes of an answer in one write (see above)."""
+    gunicorn_wsgi.Response.write = _write_headers_with_body
 
 
 class _Gunicorn(BaseApplication):
@@ -186,5 +212,6 @@ def serve() -> int:
     if fingerprint:
         print(fingerprint, flush=True)
     hide_server_banner()
+    send_headers_with_body()
     _Gunicorn(gunicorn_options(values)).run()
     return 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from webui.instance import ensure_dir, write_private
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 # Named for the first secrets it sealed; renaming it would lose them.
 KEY_FILE = "notifications.key"
@@ -23,6 +25,8 @@ def ensure_key(instance: Path) -> None:
     path = instance / KEY_FILE
     if path.exists():
         return
+    from cryptography.fernet import Fernet
+
     ensure_dir(instance)
     staged = instance / f".{KEY_FILE}.{os.getpid()}"
     write_private(staged, Fernet.generate_key())
@@ -35,6 +39,9 @@ def ensure_key(instance: Path) -> None:
 
 
 def _fernet(instance: Path) -> Fernet:
+    # cryptography is loaded with the first secret: an idle service does not hold it.
+    from cryptography.fernet import Fernet
+
     ensure_key(instance)
     return Fernet((instance / KEY_FILE).read_bytes().strip())
 
@@ -44,6 +51,8 @@ def seal(instance: Path, secret: str) -> str:
 
 
 def unseal(instance: Path, sealed: str, where: str = "where it was set") -> str:
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet(instance).decrypt(sealed.encode()).decode()
     except InvalidToken:

@@ -29,16 +29,18 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_ERRORS = (400, 413, 415, 422, 507)
 
 
+# Every model is built on its first use, not at import: a worker starts faster and holds in
+# memory only the schemas of the operations that have been called.
 class Strict(BaseModel):
     """A request model: unknown fields are refused, as a typo would otherwise go unnoticed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Out(BaseModel):
     """An answer model: what is sent is what is documented, no more."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _whole_number_text(value: Any) -> Any:

@@ -13,12 +13,10 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
-
 from diagnostics import tls
 from webui import audit, instance
+
+# cryptography is imported by the functions that need it, so an idle service does not hold it.
 
 # A certificate with its chain and key is a few KiB; anything much bigger is not one.
 MAX_FILE_BYTES = 64 * 1024
@@ -107,6 +105,8 @@ def read_pem_upload(files: list[bytes]) -> tuple[list[tls.Certificate], object]:
     if block is None:
         raise CertificateRefused("No private key found: upload the key with the certificate "
                                  "(in the same file or as the key file).")
+    from cryptography.hazmat.primitives import serialization
+
     try:
         key = serialization.load_pem_private_key(block.group(0), password=None)
     except (ValueError, TypeError):
@@ -117,6 +117,8 @@ def read_pem_upload(files: list[bytes]) -> tuple[list[tls.Certificate], object]:
 
 def read_pkcs12_upload(data: bytes, password: str) -> tuple[list[tls.Certificate], object]:
     """The chain and key of a PKCS#12 (.pfx/.p12) file."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode() or None)
     except ValueError:
@@ -157,6 +159,8 @@ def check(chain: list[tls.Certificate], key, device_name: str, addresses: list[s
 
 
 def _matches(cert: tls.Certificate, key) -> bool:
+    from cryptography.hazmat.primitives import serialization
+
     public = cert.x509.public_key()
     raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     try:
@@ -175,6 +179,9 @@ def _check_key_type(cert: tls.Certificate) -> None:
 
 
 def _key_pem(key) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise CertificateRefused(f"The key is {type(key).__name__.removeprefix('_')}: use RSA "
                                  f"of at least {RSA_MIN_BITS} bits or ECDSA "
