@@ -7,6 +7,7 @@ same certificate) and are loaded by ``wrk`` from Debian, one after the other in 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -177,6 +178,7 @@ def measure() -> str:
             process = server.process
             time.sleep(3)
             idle = memory_breakdown(process.pid)
+            idle["packages"] = package_costs(server.env)
 
             token = server.cli("token", "create", "--name", "bench").stdout.strip()
             auth = {"Authorization": f"Bearer {token}"}
@@ -260,39 +262,64 @@ def report(cold_starts: list[float], idle: dict, after_rss: int, ratios: list[di
           f"{(row.get('Shared_Clean', 0) + row.get('Shared_Dirty', 0)) / 1024:.1f} MiB |"
           for name, row in idle["processes"]),
         "",
+        "The worker's memory by what it loads, in the order it loads it (a fresh Python with "
+        "this run's instance; RSS and anonymous memory from smaps_rollup, Python's own "
+        "allocations from tracemalloc in a second pass):",
+        "",
+        "| step | RSS added | of which anonymous | Python allocations | modules |",
+        "|---|---|---|---|---|",
+        *(f"| {row['step']} | {row['rss_kib'] / 1024:.1f} MiB | {row['anon_kib'] / 1024:.1f} MiB "
+          f"| {row['traced_kib'] / 1024:.1f} MiB | {row['modules']} |"
+          for row in idle["packages"]),
+        "",
         *WHERE_IT_GOES,
     ])
 
 
-# Measured by profiling (cProfile of the test client, `python -X importtime`, tracemalloc and
-# /proc/<pid>/smaps of the worker); the figures above are this run's.
+# Measured by profiling this code (cProfile of the test client, py-spy of the worker under the
+# same load, `python -X importtime`); the tables above are each run's own.
 WHERE_IT_GOES = [
-    "Where the time goes (cProfile of the test client, 500 requests): a token request spends "
-    "about half its time in Flask and Werkzeug themselves (request context, routing, the "
-    "response), the rest in the API contract (pydantic builds and checks the JSON answer), "
-    "flask-login's loader and the gate. The token check is remembered for 5 s (a revoke "
-    "forgets it at once, and it never outlives the token's expiry), its use is noted at most "
-    "once a minute, the connectivity mode is read from memory (forgotten whenever it is "
-    "stored), the security headers are added as one precomputed list as the answer leaves, and "
-    "the background loops started before requests take no lock once they run. On the overview, "
-    "the navigation is rendered once per role and each card (and the live-usage card, per "
-    "sample) only when its data, the time zone or the wording of a relative time changes; what "
-    "is left is the page's own template, the banners (they carry the session's CSRF token), the "
-    "top bar's alert counts and the session check: 2.4–3.0 ms a page in the test client, from "
-    "4.8–5.2 ms before (a token's status request: 0.8 ms, bare Flask's 0.3 ms). Under 16 "
-    "clients on 2 CPUs shared with wrk and the other servers, the p95 is mostly waiting for a "
-    "CPU: one gthread worker serves requests one at a time under the GIL.",
+    "Where the time goes (profiles of this code, not of this run). A status request in Flask's "
+    "test client takes 0.34 ms against bare Flask's 0.24 ms; under gunicorn and TLS the fixed "
+    "cost of a request grows both, so the ratio above is of whole requests. A sample of the "
+    "worker under the same load (py-spy, the thread holding the GIL only) splits a status "
+    "request as: gunicorn's own HTTP parsing, keep-alive and writes about 40 %, Flask and "
+    "Werkzeug's request context, routing and response about 25 %, flask-login loading the user "
+    "and its after-request hook 13 %, the gate (connectivity mode, role) 12 %, the answer "
+    "checked against its model and the security and caching headers 7 %, the device facts 3 %. "
+    "Already cut: the token check is remembered for 5 s (a revoke forgets it at once, and it "
+    "never outlives the token's expiry), its use is noted at most once a minute, the "
+    "connectivity mode is read from memory (forgotten whenever it is stored), the security "
+    "headers are one precomputed list added as the answer leaves, the background loops take no "
+    "lock once they run, and the headers leave in one write with the body (gunicorn wrote them "
+    "apart: two TLS records and two system calls per answer). What would close the rest of the "
+    "gap: token requests that never open the cookie session nor run flask-login's hooks (a gate"
+    " of our own for bearer tokens), which is about half of what our request adds to bare "
+    "Flask's.",
     "",
-    "Where the memory goes: the gunicorn master holds Python, gunicorn, `ssl` and the settings "
-    "(it no longer loads `cryptography` for the console's fingerprint line, which cost it "
-    "19 MiB). The worker's private memory is mostly the code objects of about 740 modules: "
-    "pydantic with the API's schemas (the largest import cost: `webui.*.schemas`, "
-    "`pydantic.json_schema`), Flask/Werkzeug/Jinja, `cryptography` (reached from the vault of "
-    "notification secrets and the certificate pages), `diagnostics` and `prometheus_client`. A "
-    "table of every Unicode code point the power schema kept (12 MiB) is gone. What would close "
-    "the rest: import the API schemas, `cryptography` and `prometheus_client` only when their "
-    "first request comes (each feature's blueprint loading its schemas lazily), which also "
-    "shortens the worker's start-up.",
+    "On the overview, the navigation is rendered once per role and each card (and the "
+    "live-usage card, per sample) only when its data, the time zone or the wording of a "
+    "relative time changes; a page takes 1.7 ms in the test client (4.8–5.2 ms before this "
+    "work). What is left is the page's template with the banners (they carry the session's CSRF"
+    " token), the power card's look at /boot and /lib/modules for a newer kernel, the top bar's"
+    " alert counts and the session check. At 16 clients the one gthread worker serves pages one"
+    " at a time under the GIL on 2 CPUs shared with wrk: at the rate above, 16 waiting clients "
+    "wait 16 ÷ (pages a second) on average (Little's law) before any variation, so a p95 of 50 "
+    "ms needs a page to cost under about 2 ms served over TLS, or a second worker process, "
+    "which the memory target cannot afford (about 45 MiB more).",
+    "",
+    "Where the memory goes (the tables above): the gunicorn master is Python, gunicorn, `ssl` "
+    "and the settings (it no longer loads `cryptography` for the console's fingerprint line, 19"
+    " MiB). In the worker, Python, gunicorn, Flask and pydantic alone take about 36 MiB, so "
+    "with the master's 29 MiB the two processes are near the 60 MiB target before any of the "
+    "product is loaded. Cut: a table of every Unicode code point the power schema kept (12.5 "
+    "MiB); `cryptography` no longer comes with the modules that use it (the certificate pages, "
+    "the vault of secrets, the certificate reader) but with the first certificate read, and the"
+    " API's pydantic models are built on first use. The alert watcher reads the certificate's "
+    "expiry in its first evaluation, seconds after start, so `cryptography`'s 10 MiB is in the "
+    "idle figure. What would close the rest: one process instead of a master and a worker "
+    "(about 25 MiB), the certificate's dates read without `cryptography` (10 MiB), and the "
+    "features' views and schemas loaded with their first request (most of webui's 13 MiB).",
 ]
 
 
@@ -300,6 +327,72 @@ def smaps_rollup(pid: int) -> dict[str, int]:
     """The kernel's memory totals of one process, in KiB."""
     rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
     return {key: int(value) for key, value in re.findall(r"^(\w+):\s+(\d+) kB", rollup, re.M)}
+
+
+# What the worker loads, in the order it loads it, each step's cost measured in a fresh Python
+# holding the bench's instance: RSS (smaps_rollup) and Python's own allocations (tracemalloc).
+_PACKAGES_CHILD = """
+import json, sys, time, tracemalloc
+TRACED = sys.argv[1] == "traced"  # tracemalloc's own bookkeeping would inflate the RSS
+if TRACED:
+    tracemalloc.start()
+
+def rollup():
+    fields = {}
+    for line in open("/proc/self/smaps_rollup"):
+        parts = line.split()
+        if parts[0] in ("Rss:", "Anonymous:"):
+            fields[parts[0][:-1]] = int(parts[1])
+    return fields
+
+steps = [("Python itself", lambda: None)]
+for name in ("gunicorn.workers.gthread", "flask", "pydantic", "wtforms,flask_wtf",
+             "flask_login", "psutil", "argon2", "prometheus_client", "diagnostics"):
+    steps.append((name, lambda name=name: [__import__(m) for m in name.split(",")]))
+
+def app():
+    from webui import create_app
+    return create_app()
+
+made = {}
+steps.append(("webui (every feature's views, schemas and services) and create_app()",
+              lambda: made.setdefault("app", app())))
+def first_evaluation():
+    from webui import db
+    from webui.alerts.service import evaluate
+    with made["app"].app_context():
+        evaluate(db.get_db(), made["app"], time.time())
+steps.append(("the alert watcher's first evaluation (cryptography reads the certificate)",
+              first_evaluation))
+def first_pages():
+    client = made["app"].test_client()
+    for path in ("/healthz", "/sign-in", "/api/v1/status"):
+        client.get(path)
+steps.append(("the first requests (/healthz, /sign-in, /api/v1/status)", first_pages))
+start = rollup()
+rows = []
+for label, step in steps:
+    before, traced, modules = rollup(), tracemalloc.get_traced_memory()[0], len(sys.modules)
+    step()
+    after = rollup()
+    rows.append({"step": label, "rss_kib": after["Rss"] - before["Rss"],
+                 "anon_kib": after["Anonymous"] - before["Anonymous"],
+                 "traced_kib": (tracemalloc.get_traced_memory()[0] - traced) // 1024,
+                 "modules": len(sys.modules) - modules})
+rows[0]["rss_kib"], rows[0]["anon_kib"] = start["Rss"], start["Anonymous"]
+print(json.dumps(rows))
+"""
+
+
+def package_costs(env: dict) -> list[dict]:
+    """The worker's memory by what it loads (see ``_PACKAGES_CHILD``)."""
+    passes = {}
+    for mode in ("rss", "traced"):
+        done = subprocess.run([sys.executable, "-c", _PACKAGES_CHILD, mode], env=env, cwd=REPO,
+                              capture_output=True, text=True, timeout=120, check=True)
+        passes[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+    return [{**row, "traced_kib": traced["traced_kib"]}
+            for row, traced in zip(passes["rss"], passes["traced"], strict=True)]
 
 
 def memory_breakdown(pid: int) -> dict:
