@@ -231,3 +231,18 @@ def test_a_running_background_loop_is_not_started_under_a_lock_again(app):
         loop.ensure_running()
         sampler.ensure_running()
     assert counting.entered == 0
+
+
+def test_the_cards_zone_fingerprint_changes_with_the_device_time_zone(app):
+    from webui import config
+
+    with app.test_request_context():
+        app.config["TIME_ZONE"] = "Asia/Tokyo"
+        app.config[config.SOURCES] = {**app.config.get(config.SOURCES, {}),
+                                      "TIME_ZONE": config.UI}
+        tokyo = cards.zone_fingerprint()
+        app.config["TIME_ZONE"] = "America/New_York"
+        new_york = cards.zone_fingerprint()
+        assert cards.zone_fingerprint() == new_york
+    assert tokyo != new_york
+    assert {offset.total_seconds() for offset, _name in tokyo} == {9 * 3600}

@@ -8,6 +8,7 @@ live-usage card is kept for the sampler's latest sample.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +25,11 @@ from webui.dashboard import usage
 ZONE_MOMENTS = (1_700_000_000, 1_715_000_000)
 
 
-def zone_fingerprint() -> tuple[str, ...]:
-    return tuple(str(templating.local_time(moment)) for moment in ZONE_MOMENTS)
+def zone_fingerprint() -> tuple:
+    """The offsets and names the time zone in use gives those moments."""
+    zone = templating.device_zone()
+    return tuple((local.utcoffset(), local.tzname()) for local in (
+        dt.datetime.fromtimestamp(moment, dt.UTC).astimezone(zone) for moment in ZONE_MOMENTS))
 
 
 @dataclass
