@@ -10,7 +10,7 @@ WHEEL_DIR := build/wheel-$(notdir $(VENV))
 PYTHON_313 := $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python))
 PYTEST := $(BIN)/pytest -q -rs -p no:cacheprovider
 
-.PHONY: run screenshots test check suite lint bench system-deps clean wheel wheel-venv
+.PHONY: run screenshots test check suite lint bench bench-deps system-deps clean wheel wheel-venv
 
 # pip's notices go to a log, shown only when the install fails.
 $(STAMP): setup.cfg pyproject.toml
@@ -46,6 +46,15 @@ run: $(STAMP)
 screenshots: $(STAMP) system-deps
 	$(BIN)/python tests/screenshots.py
 
+# Installs the Debian packages the shell variable `missing` names when root; else names them.
+apt_install = if [ -n "$$missing" ]; then \
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+		echo "missing Debian packages:$$missing (run as root to install; $(1))"; \
+	fi; \
+fi
+
 # Debian packages the tests use: chromium (browser tests), umockdev (udev device trees),
 # prometheus (promtool checks of the shipped rules, and the engine for the scrape test).
 system-deps:
@@ -53,13 +62,7 @@ system-deps:
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v umockdev-run >/dev/null || missing="$$missing umockdev"; \
 	{ command -v promtool >/dev/null && [ -x /usr/bin/prometheus ]; } || missing="$$missing prometheus"; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-		else \
-			echo "missing Debian packages:$$missing (run as root to install; those tests are skipped)"; \
-		fi; \
-	fi
+	$(call apt_install,those tests are skipped)
 
 # Tests see only loopback: pytest runs in a new network namespace holding nothing but `lo`,
 # and a mount namespace of its own, where fault tests mount small file systems.
@@ -93,8 +96,18 @@ check: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+# The peers the benchmarks measure against: wrk (load), sos (support package), zip.
+bench-deps:
+	@missing=""; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v sos >/dev/null || missing="$$missing sosreport"; \
+	command -v zip >/dev/null || missing="$$missing zip"; \
+	$(call apt_install,those figures are skipped)
+
+# Every benchmark runs in the same loopback-only namespace as the tests: nothing leaves the
+# machine.
+bench: $(STAMP) bench-deps
+	$(call offline,$(BIN)/python -m bench)
 
 wheel: $(STAMP)
 	$(BIN)/python -m build --wheel --outdir dist .

@@ -42,7 +42,9 @@ def main(argv: list[str]) -> int:
         print(f"bench: {name} …", file=sys.stderr, flush=True)
         section = importlib.import_module(f"bench.{name}").run()
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        stamp = f"_Measured {now} by `python -m bench {name}` on {machine()}._"
+        where = (", in a network namespace holding only loopback" if os.environ.get(
+            "EDGE_TEST_NETNS") else "")
+        stamp = f"_Measured {now} by `python -m bench {name}` on {machine()}{where}._"
         (RESULTS / f"{name}.md").write_text(f"{section.strip()}\n\n{stamp}\n")
         print(section, flush=True)
     sections = [(RESULTS / f"{name}.md").read_text().strip() for name in MODULES
@@ -51,7 +53,9 @@ def main(argv: list[str]) -> int:
         "# Benchmarks",
         "The targets of SPEC §6, measured by `make bench` (`python -m bench`, every module) or "
         "`python -m bench MODULE` (one section). Each section says when and on what machine it "
-        "ran; ratios are measured side by side in the same run.",
+        "ran; ratios are measured side by side in the same run. `make bench` runs them in a "
+        "network namespace that holds only loopback, as `make test` runs the tests: nothing "
+        "a benchmark sends can leave the machine.",
         *sections,
     ]) + "\n"
     (HERE.parent / "BENCHMARKS.md").write_text(text)
