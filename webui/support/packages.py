@@ -247,13 +247,14 @@ def collect_context(settings: Settings) -> CollectContext:
 
 
 def _audit_export(settings: Settings) -> Iterator[bytes]:
+    """The whole audit log as CSV, newest first, as the page exports it: read from one cursor
+    and written a batch at a time, so memory stays flat whatever the log holds."""
     conn = db.connect(settings.db_path)
     try:
-        _total, rows = audit.service.query(conn, limit=None)
+        for text in audit.service.csv_rows(audit.service.entries(conn)):
+            yield text.encode()
     finally:
         conn.close()
-    for text in audit.service.csv_rows(rows):
-        yield text.encode()
 
 
 def latest_diagnostic_run(conn: sqlite3.Connection) -> dict | None:
