@@ -15,7 +15,7 @@ from diagnostics.collect import DEFAULT, CollectContext, ExtraItem, PackageError
 from diagnostics.collect.archive import PackageWriter
 from webui import db
 from webui.downloads import content_disposition
-from webui.support import packages
+from webui.support import packages, tickets
 
 from conftest import finished, make_app
 from support_helpers import (
@@ -497,3 +497,32 @@ def test_the_proxy_password_and_channel_secrets_are_redacted_from_packages(tmp_p
         assert b"[redacted] [redacted]" in content
     finally:
         app.extensions["jobs"].shutdown()
+
+
+def test_the_ticket_list_reads_the_package_jobs_of_a_page_in_one_query(app):
+    """Tickets waiting on a package job that failed, is still running or was deleted: the list
+    says of each what the ticket's own page says, with one query for all their jobs."""
+    jobs_of = {"00000000000000a1": ("failed", "The disk filled up."),
+               "00000000000000a2": ("running", None)}
+    with app.app_context():
+        conn = db.get_db()
+        conn.executemany("INSERT INTO jobs(id, kind, state, error, created_at) "
+                         "VALUES (?, 'support_package', ?, ?, 1)",
+                         [(job_id, state, error) for job_id, (state, error) in jobs_of.items()])
+        conn.executemany(
+            "INSERT INTO support_tickets(id, created_at, created_by, details, package_job, "
+            "state) VALUES (?, ?, 'admin', '{\"summary\": \"Disks\"}', ?, 'waiting')",
+            [(f"{n:016x}", float(n), job_id) for n, job_id in enumerate(
+                ["00000000000000a1", "00000000000000a2", "00000000000000a3", None] * 5, 1)])
+        directory = tickets.ticket_dir(support_settings(app))
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        listed = tickets.recent(conn, directory)
+        conn.set_trace_callback(None)
+        one_by_one = [tickets.get(conn, directory, ticket.id) for ticket in listed]
+
+    assert len(statements) == 2  # the tickets, then their package jobs
+    assert [(t.state, t.error) for t in listed] == [(t.state, t.error) for t in one_by_one]
+    assert {t.state for t in listed} == {"failed", "waiting"}
+    assert any(t.error and "The disk filled up." in t.error for t in listed)
+    assert any(t.error and "it was deleted" in t.error for t in listed)
