@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,7 @@ class Package:
     def ready(self) -> bool:
         return self.state == "succeeded" and self.path is not None
 
-    @property
+    @cached_property
     def collectors(self) -> list[str]:
         return list(self.options.get("collectors") or DEFAULT_COLLECTORS)
 
