@@ -6,6 +6,7 @@ import sqlite3
 from typing import NamedTuple
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
+from markupsafe import Markup, escape
 
 from webui import db
 from webui.access import current_actor
@@ -33,15 +34,23 @@ class Shown(NamedTuple):
     at: float
     actor: str
     client_addr: str | None
-    action: str
+    action: Markup  # long action names break only between their words
     target: str | None
     outcome: str
     detail: dict | str | None
 
 
+def breakable(action: str) -> Markup:
+    """``action`` with a line-break opportunity after each underscore."""
+    return escape(action).replace("_", WORD_BREAK)
+
+
+WORD_BREAK = Markup("_<wbr>")
+
+
 def shown(row: sqlite3.Row) -> Shown:
-    return Shown(row["at"], row["actor"], row["client_addr"], row["action"], row["target"],
-                 row["outcome"], detail_facts(row["detail"]))
+    return Shown(row["at"], row["actor"], row["client_addr"], breakable(row["action"]),
+                 row["target"], row["outcome"], detail_facts(row["detail"]))
 
 
 @bp.route("/audit")
