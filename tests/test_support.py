@@ -16,6 +16,7 @@ from diagnostics.collect.archive import PackageWriter
 from webui import db
 from webui.downloads import content_disposition
 from webui.support import packages, tickets
+from webui.support.forms import PackageForm
 
 from conftest import finished, make_app
 from support_helpers import (
@@ -526,3 +527,30 @@ def test_the_ticket_list_reads_the_package_jobs_of_a_page_in_one_query(app):
     assert {t.state for t in listed} == {"failed", "waiting"}
     assert any(t.error and "The disk filled up." in t.error for t in listed)
     assert any(t.error and "it was deleted" in t.error for t in listed)
+
+
+@pytest.mark.parametrize("sent", [None, {"collectors": ["system", "journal"], "since_hours": "0"},
+                                  {"collectors": ["nope"], "since_hours": "24"}],
+                         ids=["fresh form", "refused window", "unknown collector"])
+def test_the_collector_checkboxes_read_as_their_widgets_write_them(app, client, auth, sent):
+    auth.sign_in()
+    if sent is None:
+        page = client.get(PAGE).get_data(as_text=True)
+    else:
+        response = auth.post(PAGE + "packages", sent)
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+    with app.test_request_context(method="POST" if sent else "GET", data=sent or {}):
+        form = PackageForm() if sent else PackageForm(collectors=packages.DEFAULT_COLLECTORS)
+        if sent:
+            assert not form.validate()
+        attributes = {"aria-describedby": "collectors-error"} if form.collectors.errors else {}
+        expected = [f"{option(**attributes)} "
+                    f"{option.label(text=packages.COLLECTOR_DESCRIPTIONS[option.data])}"
+                    for option in form.collectors]
+        checked = sum(1 for option in form.collectors if option.checked)
+    assert len(expected) == len(packages.COLLECTOR_DESCRIPTIONS)
+    for checkbox in expected:
+        assert checkbox in page
+    assert page.count(' checked id="collectors-') == checked
+    assert bool(attributes) == (sent is not None and "nope" in sent["collectors"])
