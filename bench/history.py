@@ -68,16 +68,33 @@ BEFORE = ("Before the index on (actor, at), pages ordered by time and the stream
           "written to the client on its own.")
 # Where a page's time goes once its queries use the indexes (measured in process).
 WHERE_TIME = (
-    "Where the time goes: the audit queries now take 0.3–1.4 ms at 100,000 rows (EXPLAIN "
-    "QUERY PLAN: SEARCH using `audit_actor (actor, at)` or `audit_at`, no temporary sort; "
-    "before: a full SCAN to count one user's entries, 19 ms, and a sort of every entry in the "
-    "range, 13 ms). What is left is Python: rendering 100 rows through Jinja (each time through "
-    "the `local_time` filter) on the Audit page, 100 rows validated and serialised on the API, "
-    "20 runs' results parsed and rendered on the Diagnostic tests page, 50 packages and 20 "
-    "tickets rendered on the Support page — none of it grows with the history. wrk's 4 "
-    "clients queue behind the one worker on 2 CPUs that other work shares, so the p95 is "
-    "several times the time of one request; cheaper rendering (the template work of the lean "
-    "request path) is what would close the gap.")
+    "Where the time goes: the audit queries take 0.3–1.4 ms at 100,000 rows (EXPLAIN QUERY "
+    "PLAN: SEARCH using `audit_actor (actor, at)` or `audit_at`, no temporary sort; before the "
+    "index: a full SCAN to count one user's entries, 19 ms, and a sort of every entry in the "
+    "range, 13 ms). What is left is Python, none of it growing with the history. One request "
+    "in the Flask test client on this instance: the Audit page about 3–4 ms (the query 0.3 ms, "
+    "100 rows rendered 1.7–1.9 ms, of which the 100 `local_time` calls 0.6 ms, the rest Jinja "
+    "writing and escaping each cell; the page around them 1 ms); the Audit API about 1.2 ms; "
+    "the Diagnostic tests page about 3–4 ms (20 runs summarised 0.5 ms, their statuses read by "
+    "SQLite from the stored results; the latest run's 16 results 0.5 ms; the checklist, history "
+    "table and page the rest); the Support page about 5–7 ms (50 packages read 0.5–0.9 ms, "
+    "the 5 kept packages' manifests 0.2 ms, the 50 package rows 2.2 ms at some 40 µs a row — "
+    "a time, a link, a job-state badge macro and a delete form each — the 20 ticket rows "
+    "0.7 ms). wrk's 4 clients queue behind the one worker on 2 CPUs that wrk and other work "
+    "share, so the p95 is many times the time of one request; what would close the rest is "
+    "fewer template calls a row (badges written once per state, links built from one pattern) "
+    "and a cheaper request path around every page.")
+AFTER = ("Before the faster time formatting (an f-string cut from isoformat() instead of "
+         "strftime and Markup.format), audit rows as plain attributes, the diagnostic history "
+         "counted by SQLite, the ticket list's package jobs in one query and the Support page's "
+         "lighter rows (the previous run of this bench, on the commit before, on a busier "
+         "machine): p95 audit page 234–302 ms (27–36 req/s), audit API 68–73 ms, Diagnostic "
+         "tests page 224 ms (36 req/s), Support page 334 ms (19 req/s). In the test client "
+         "(200 requests a page, both commits on the same machine in alternating rounds; the "
+         "fastest request, as medians swung twofold with the machine's other work): audit page "
+         "5.2–5.9 ms → 3.1–4.5 ms, audit API 1.0 → 1.0 ms, Diagnostic tests page 4.8–4.9 ms → "
+         "3.3–3.8 ms, Support page 8.9–9.0 ms → 6.6–7.0 ms; the pages' HTML the same but for "
+         "whitespace.")
 FINAL = [("succeeded", 80), ("failed", 15), ("cancelled", 3), ("interrupted", 2)]
 
 
@@ -365,6 +382,8 @@ def report(pages: dict[str, str], rounds: dict[str, list[dict[str, float]]], sma
         WHERE_TIME,
         "",
         BEFORE,
+        "",
+        AFTER,
     ]
     return "\n".join(lines)
 

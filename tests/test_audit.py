@@ -149,3 +149,25 @@ def test_audit_page_links_to_older_and_newer_entries_keeping_the_filter(app, cli
     assert 'href="/audit?user=alice&amp;page=2">Older</a>' in first
     second = client.get("/audit?user=alice&page=2").get_data(as_text=True)
     assert 'href="/audit?user=alice&amp;page=1">Newer</a>' in second and "Older</a>" not in second
+
+
+def test_audit_rows_show_every_field_escaped_and_details_as_facts(app, client, auth):
+    with app.app_context():
+        conn = db.get_db()
+        audit.record(conn, audit.Actor("<b>eve</b>", "192.0.2.7"), "odd_<i>action</i>",
+                     "<script>x</script>", "failure", "plain <em>text</em>")
+        audit.record(conn, audit.Actor("<b>eve</b>"), "diagnostics_run",
+                     detail={"tests": ["disks", "memory"], "reason": "<u>why</u>"})
+    auth.sign_in_viewer()
+
+    page = client.get("/audit?user=<b>eve</b>").get_data(as_text=True)
+
+    assert "odd_<wbr>&lt;i&gt;action&lt;/i&gt;" in page
+    assert "diagnostics_<wbr>run" in page
+    for raw in ("<b>eve</b>", "<script>", "<i>", "<em>", "<u>"):
+        assert raw not in page
+    assert "&lt;b&gt;eve&lt;/b&gt;" in page and "192.0.2.7" in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "plain &lt;em&gt;text&lt;/em&gt;" in page
+    assert 'class="badge outcome-bad">failure<' in page
+    assert "<dt>tests</dt><dd>disks, memory</dd>" in page
+    assert "<dt>reason</dt><dd>&lt;u&gt;why&lt;/u&gt;</dd>" in page

@@ -4,13 +4,15 @@ a CSV export that streams every entry in order."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import random
 import sqlite3
+import zoneinfo
 
 import pytest
 
-from webui import db
+from webui import config, db, templating
 from webui.audit import service
 
 # The migration that indexes the audit log by actor, and the version before it.
@@ -132,3 +134,33 @@ def test_csv_export_of_everything_leaves_out_only_its_own_entry(app, client, aut
     rows = list(csv.DictReader(io.StringIO(export, newline="")))
     assert len(rows) == len(before) and rows[0]["action"] == "sign_in"
     assert "audit_export" not in {row["action"] for row in rows}
+
+
+def strftime_time_element(timestamp: float, zone) -> str:
+    """What a time on the pages reads, written with strftime in ``templating``'s formats."""
+    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    shown = moment.astimezone(zone).strftime(templating.LOCAL_FORMAT)
+    return (f'<time datetime="{moment.isoformat()}" '
+            f'title="{moment.strftime(templating.UTC_FORMAT)}">{shown}</time>')
+
+
+# Whole and fractional seconds, both sides of a summer-time change in Europe and New York.
+MOMENTS = [0.0, 1_774_746_000.0, 1_774_746_000.999999, 1_774_742_399.5, 1_762_059_600.25,
+           1_800_000_000.123456]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata",
+                                  "Australia/Lord_Howe", "America/St_Johns"])
+def test_a_time_reads_as_strftime_writes_it_in_every_zone(site_app, zone):
+    with site_app.app_context():
+        site_app.config["TIME_ZONE"] = zone
+        site_app.config[config.SOURCES]["TIME_ZONE"] = config.UI
+        for at in MOMENTS:
+            expected = strftime_time_element(at, zoneinfo.ZoneInfo(zone))
+            assert templating.local_time(at) == expected
+            moment = dt.datetime.fromtimestamp(at, dt.UTC)
+            time_of_day = moment.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%H:%M:%S")
+            assert templating.local_time(at, with_date=False).endswith(f">{time_of_day}</time>")
+            title = expected.split('title="')[1].split('"')[0]
+            local = expected.split(">")[1].split("<")[0]
+            assert f'title="{local} ({title})"' in templating.relative_time(at, now=at + 90)

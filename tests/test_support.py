@@ -15,7 +15,8 @@ from diagnostics.collect import DEFAULT, CollectContext, ExtraItem, PackageError
 from diagnostics.collect.archive import PackageWriter
 from webui import db
 from webui.downloads import content_disposition
-from webui.support import packages
+from webui.support import packages, tickets
+from webui.support.forms import PackageForm
 
 from conftest import finished, make_app
 from support_helpers import (
@@ -497,3 +498,59 @@ def test_the_proxy_password_and_channel_secrets_are_redacted_from_packages(tmp_p
         assert b"[redacted] [redacted]" in content
     finally:
         app.extensions["jobs"].shutdown()
+
+
+def test_the_ticket_list_reads_the_package_jobs_of_a_page_in_one_query(app):
+    """Tickets waiting on a package job that failed, is still running or was deleted: the list
+    says of each what the ticket's own page says, with one query for all their jobs."""
+    jobs_of = {"00000000000000a1": ("failed", "The disk filled up."),
+               "00000000000000a2": ("running", None)}
+    with app.app_context():
+        conn = db.get_db()
+        conn.executemany("INSERT INTO jobs(id, kind, state, error, created_at) "
+                         "VALUES (?, 'support_package', ?, ?, 1)",
+                         [(job_id, state, error) for job_id, (state, error) in jobs_of.items()])
+        conn.executemany(
+            "INSERT INTO support_tickets(id, created_at, created_by, details, package_job, "
+            "state) VALUES (?, ?, 'admin', '{\"summary\": \"Disks\"}', ?, 'waiting')",
+            [(f"{n:016x}", float(n), job_id) for n, job_id in enumerate(
+                ["00000000000000a1", "00000000000000a2", "00000000000000a3", None] * 5, 1)])
+        directory = tickets.ticket_dir(support_settings(app))
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        listed = tickets.recent(conn, directory)
+        conn.set_trace_callback(None)
+        one_by_one = [tickets.get(conn, directory, ticket.id) for ticket in listed]
+
+    assert len(statements) == 2  # the tickets, then their package jobs
+    assert [(t.state, t.error) for t in listed] == [(t.state, t.error) for t in one_by_one]
+    assert {t.state for t in listed} == {"failed", "waiting"}
+    assert any(t.error and "The disk filled up." in t.error for t in listed)
+    assert any(t.error and "it was deleted" in t.error for t in listed)
+
+
+@pytest.mark.parametrize("sent", [None, {"collectors": ["system", "journal"], "since_hours": "0"},
+                                  {"collectors": ["nope"], "since_hours": "24"}],
+                         ids=["fresh form", "refused window", "unknown collector"])
+def test_the_collector_checkboxes_read_as_their_widgets_write_them(app, client, auth, sent):
+    auth.sign_in()
+    if sent is None:
+        page = client.get(PAGE).get_data(as_text=True)
+    else:
+        response = auth.post(PAGE + "packages", sent)
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+    with app.test_request_context(method="POST" if sent else "GET", data=sent or {}):
+        form = PackageForm() if sent else PackageForm(collectors=packages.DEFAULT_COLLECTORS)
+        if sent:
+            assert not form.validate()
+        attributes = {"aria-describedby": "collectors-error"} if form.collectors.errors else {}
+        expected = [f"{option(**attributes)} "
+                    f"{option.label(text=packages.COLLECTOR_DESCRIPTIONS[option.data])}"
+                    for option in form.collectors]
+        checked = sum(1 for option in form.collectors if option.checked)
+    assert len(expected) == len(packages.COLLECTOR_DESCRIPTIONS)
+    for checkbox in expected:
+        assert checkbox in page
+    assert page.count(' checked id="collectors-') == checked
+    assert bool(attributes) == (sent is not None and "nope" in sent["collectors"])

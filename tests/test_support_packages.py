@@ -3,9 +3,11 @@ moment, obfuscated user names, a full disk, and file names in headers."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
+import random
 import re
 import shutil
 import sqlite3
@@ -303,3 +305,40 @@ def test_downloads_name_the_file_with_one_safe_header(app, client, auth):
         response, _ = download(client, path)
         assert response.headers["Content-Disposition"] == content_disposition(
             ticket["bundle"]["filename"])
+
+
+def test_the_audit_export_of_a_package_streams_every_entry_in_batches(app, client, auth,
+                                                                       monkeypatch):
+    """More entries than a batch holds, recorded in a jumbled order of time: the package has
+    each of them, newest first, and the first batch leaves before the last entry is read."""
+    seconds = range(1_700_000_000, 1_700_000_000 + audit.service.CSV_BATCH * 2 + 37)
+    with app.app_context():  # one entry a second, recorded in a jumbled order
+        db.get_db().executemany(
+            "INSERT INTO audit(at, actor, action, target, outcome) VALUES "
+            "(?, 'alice', 'power_request', 'target-' || ?, 'success')",
+            [(at, at) for at in random.Random(5).sample(seconds, len(seconds))])
+    newest_first = [f"target-{at}" for at in reversed(seconds)]
+    read: list[str] = []
+    entries = audit.service.entries
+
+    def noting(*args, **kwargs):
+        for row in entries(*args, **kwargs):
+            read.append(row["target"])
+            yield row
+
+    monkeypatch.setattr(audit.service, "entries", noting)
+    export = packages._audit_export(support_settings(app))
+    first = next(export)
+    assert 0 < len(read) < len(newest_first)
+    chunks = [first, *export]
+    assert len(chunks) > 2
+    rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode(), newline="")))
+    assert [row["target"] for row in rows] == newest_first
+
+    auth.sign_in()
+    package = make_package(auth, ["audit"])
+    assert package["state"] == "succeeded", package["error"]
+    archive = zip_of(client, f"{API}/{package['id']}/download")
+    rows = list(csv.DictReader(io.StringIO(archive.read("audit/audit-log.csv").decode(),
+                                           newline="")))
+    assert [row["target"] for row in rows if row["target"].startswith("target-")] == newest_first

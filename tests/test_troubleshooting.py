@@ -568,3 +568,29 @@ def test_api_run_body_sent_in_chunks_is_read(client, auth, probes):
                                     "Content-Type": "application/json"})
     assert response.status_code == 202
     assert response.get_json()["tests"] == ["cpus"]
+
+
+def test_the_history_counts_each_runs_results_as_the_run_itself_does(app):
+    """Finished, half-done, not yet started and result-less runs: the history's summary of each
+    has the tests and the counts by status of the run read whole."""
+    statuses = ["healthy", "warning", "healthy", "could_not_run", "unhealthy", "not_applicable"]
+    results = [{"id": f"test_{n}", "title": "A test", "status": status, "summary": "Checked.",
+                "details": {"seen": n}, "recommended_action": None}
+               for n, status in enumerate(statuses)]
+    stored = [json.dumps({"results": results}), json.dumps({"results": results[:2]}),
+              json.dumps({"results": []}), json.dumps({}), None]
+    with app.app_context():
+        conn = db.get_db()
+        conn.executemany(
+            "INSERT INTO jobs(id, kind, state, progress, params, result, created_by, created_at) "
+            "VALUES (?, 'diagnostics', 'succeeded', 1, ?, ?, 'admin', ?)",
+            [(f"{n:016x}", json.dumps({"tests": [r["id"] for r in results]}), result, float(n))
+             for n, result in enumerate(stored, 1)])
+        summaries = service.run_summaries(conn, 20)
+        runs = service.list_runs(conn, 20)
+
+    newest_first = [f"{n:016x}" for n in range(len(stored), 0, -1)]
+    assert [s.id for s in summaries] == [r.id for r in runs] == newest_first
+    assert [(s.tests, s.counts) for s in summaries] == [(r.tests, r.counts) for r in runs]
+    assert summaries[-1].counts == {"healthy": 2, "warning": 1, "unhealthy": 1,
+                                    "could_not_run": 1, "not_applicable": 1}

@@ -12,12 +12,12 @@ from contextvars import ContextVar
 
 from flask import Flask, current_app, has_app_context, request
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from webui import config, shell
 
 # The one format of a time on every page: the device's time zone (its TIME_ZONE setting where
-# one was made, else the host's local zone).
+# one was made, else the host's local zone), "2026-07-01 17:30:00 IST", UTC on hover.
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
 UTC_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 
@@ -41,7 +41,8 @@ def device_zone() -> dt.tzinfo | None:
     when none was set, and the host's local zone applies."""
     if not has_app_context():
         return None
-    settings = current_app.config
+    # Once per time shown: the app itself, not each attribute through the proxy.
+    settings = current_app._get_current_object().config
     sources = settings.get(config.SOURCES) or {}
     name = settings.get("TIME_ZONE")
     if not name or sources.get("TIME_ZONE", config.DEFAULT) == config.DEFAULT:
@@ -52,10 +53,25 @@ def device_zone() -> dt.tzinfo | None:
         return None
 
 
-def _time_element(moment: dt.datetime, shown: str, title: str) -> Markup:
-    # Every interpolated value is escaped or made by strftime/isoformat here.
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        moment.isoformat(), title, shown)
+# A list of a hundred times formats each of them: the texts are cut from isoformat(), which is
+# the same as strftime with LOCAL_FORMAT and UTC_FORMAT (seconds truncated) at a fraction of
+# its cost.
+def _clock(moment: dt.datetime, with_date: bool = True) -> str:
+    """``moment`` as LOCAL_FORMAT (its own zone's name last), or its time of day only."""
+    text = moment.isoformat(" ", "seconds")
+    return f"{text[:19]} {moment.tzname() or ''}" if with_date else text[11:19]
+
+
+def _utc_text(iso: str) -> str:
+    """UTC_FORMAT from the isoformat() of a moment in UTC."""
+    return f"{iso[:10]} {iso[11:19]} UTC"
+
+
+def _time_element(iso: str, shown: str, title: str) -> Markup:
+    # isoformat() writes digits and punctuation only; the texts shown are escaped. An f-string,
+    # as Markup.format (string.Formatter) takes four times as long.
+    return Markup(  # noqa: S704 (every interpolated value escaped or an isoformat())
+        f'<time datetime="{iso}" title="{escape(title)}">{escape(shown)}</time>')
 
 
 def local_time(timestamp: Moment | None, with_date: bool = True) -> Markup:
@@ -64,9 +80,9 @@ def local_time(timestamp: Moment | None, with_date: bool = True) -> Markup:
     if timestamp is None:
         return Markup("—")
     moment = _moment(timestamp)
-    local = moment.astimezone(device_zone())
-    shown = local.strftime(LOCAL_FORMAT if with_date else "%H:%M:%S")
-    return _time_element(moment, shown, moment.strftime(UTC_FORMAT))
+    iso = moment.isoformat()
+    return _time_element(iso, _clock(moment.astimezone(device_zone()), with_date),
+                         _utc_text(iso))
 
 
 # From the largest: the first that fits says how long ago (a minute at least).
@@ -89,9 +105,9 @@ def relative_time(timestamp: Moment | None, now: float | None = None) -> Markup:
         return Markup("—")
     moment = _moment(timestamp)
     seconds = (time.time() if now is None else now) - moment.timestamp()
-    local = moment.astimezone(device_zone()).strftime(LOCAL_FORMAT)
-    title = f"{local} ({moment.strftime(UTC_FORMAT)})"
-    return _time_element(moment, _ago(seconds), title)
+    iso = moment.isoformat()
+    title = f"{_clock(moment.astimezone(device_zone()))} ({_utc_text(iso)})"
+    return _time_element(iso, _ago(seconds), title)
 
 
 def wording_changes_at(timestamp: Moment, now: float | None = None) -> float:

@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,7 @@ class Package:
     def ready(self) -> bool:
         return self.state == "succeeded" and self.path is not None
 
-    @property
+    @cached_property
     def collectors(self) -> list[str]:
         return list(self.options.get("collectors") or DEFAULT_COLLECTORS)
 
@@ -247,13 +248,14 @@ def collect_context(settings: Settings) -> CollectContext:
 
 
 def _audit_export(settings: Settings) -> Iterator[bytes]:
+    """The whole audit log as CSV, newest first, as the page exports it: read from one cursor
+    and written a batch at a time, so memory stays flat whatever the log holds."""
     conn = db.connect(settings.db_path)
     try:
-        _total, rows = audit.service.query(conn, limit=None)
+        for text in audit.service.csv_rows(audit.service.entries(conn)):
+            yield text.encode()
     finally:
         conn.close()
-    for text in audit.service.csv_rows(rows):
-        yield text.encode()
 
 
 def latest_diagnostic_run(conn: sqlite3.Connection) -> dict | None:
@@ -375,31 +377,33 @@ def prune_packages(conn: sqlite3.Connection, settings: Settings,
     return removed
 
 
-def file_in(directory: Path, name: str | None) -> Path | None:
-    """The regular file ``name`` directly inside ``directory`` (symlinks followed), or None."""
+def file_in(directory: Path, name: str | None, home: Path | None = None) -> Path | None:
+    """The regular file ``name`` directly inside ``directory`` (symlinks followed), or None;
+    ``home`` is ``directory`` resolved, when the caller did so once for many names."""
     if not name:
         return None
     candidate = (directory / name).resolve()
-    if candidate.parent != directory.resolve() or not candidate.is_file():
+    if candidate.parent != (home or directory.resolve()) or not candidate.is_file():
         return None
     return candidate
 
 
-def _package(row: sqlite3.Row, directory: Path) -> Package:
-    job = jobs.job_to_dict(row)
-    result = job["result"] or {}
+def _package(row: sqlite3.Row, directory: Path, home: Path | None = None) -> Package:
+    """The package of a job row (its params and result read from their JSON once)."""
+    params = json.loads(row["params"] or "{}")
+    result = (json.loads(row["result"]) if row["result"] else None) or {}
     filename = result.get("filename")
-    path = file_in(directory, filename) if job["state"] == "succeeded" else None
-    options = {k: job["params"][k] for k in ("collectors", "since_hours", "obfuscate")
-               if k in job["params"]}
-    return Package(job["id"], job["state"], job["progress"], job["message"], job["created_at"],
-                   job["finished_at"], job["created_by"], options, filename,
-                   result.get("size"), result.get("sha256"), job["error"], path)
+    path = file_in(directory, filename, home) if row["state"] == "succeeded" else None
+    options = {k: params[k] for k in ("collectors", "since_hours", "obfuscate") if k in params}
+    return Package(row["id"], row["state"], row["progress"], row["message"], row["created_at"],
+                   row["finished_at"], row["created_by"], options, filename,
+                   result.get("size"), result.get("sha256"), row["error"], path)
 
 
 def packages(conn: sqlite3.Connection, directory: Path) -> list[Package]:
     """Active, ready and unsuccessful packages, newest first; deleted and pruned ones drop out."""
-    found = [_package(row, directory) for row in jobs.list_jobs(conn, KIND, LIST_LIMIT)]
+    home = directory.resolve()
+    found = [_package(row, directory, home) for row in jobs.list_jobs(conn, KIND, LIST_LIMIT)]
     return [p for p in found if p.state != "succeeded" or p.ready]
 
 

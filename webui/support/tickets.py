@@ -240,9 +240,15 @@ def ticket_dir(settings: Settings) -> Path:
     return settings.instance / TICKET_DIR
 
 
-def _ticket(conn: sqlite3.Connection, row: sqlite3.Row, directory: Path) -> Ticket:
+def _ticket(conn: sqlite3.Connection, row: sqlite3.Row, directory: Path,
+            package_jobs: dict[str, sqlite3.Row] | None = None) -> Ticket:
+    """The ticket of ``row``; its package job is looked up, or taken from ``package_jobs``
+    (by id) when the caller read the jobs of many tickets at once."""
     state, error = row["state"], row["error"]
-    job = jobs.get_job(conn, row["package_job"]) if row["package_job"] else None
+    job = None
+    if row["package_job"]:
+        job = (jobs.get_job(conn, row["package_job"]) if package_jobs is None
+               else package_jobs.get(row["package_job"]))
     job_state = job["state"] if job is not None else None
     # A ticket waits on its package job; when that job ends without a package, so does the ticket.
     if state == "waiting" and row["package_job"] and job_state != "succeeded" \
@@ -278,7 +284,11 @@ def recent(conn: sqlite3.Connection, directory: Path, limit: int = 20,
     """The newest tickets first, from ``offset`` on."""
     rows = conn.execute("SELECT * FROM support_tickets ORDER BY created_at DESC, rowid DESC "
                         "LIMIT ? OFFSET ?", (limit, offset)).fetchall()
-    return [_ticket(conn, row, directory) for row in rows]
+    # The package jobs of the whole page in one query, not one query a ticket.
+    wanted = sorted({row["package_job"] for row in rows if row["package_job"]})
+    package_jobs = {job["id"]: job for job in conn.execute(
+        f"SELECT * FROM jobs WHERE id IN ({', '.join('?' * len(wanted))})", wanted)}
+    return [_ticket(conn, row, directory, package_jobs) for row in rows]
 
 
 def count(conn: sqlite3.Connection) -> int:

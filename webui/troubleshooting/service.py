@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -184,6 +185,43 @@ def get_run(conn: sqlite3.Connection, run_id: str) -> Run | None:
 def list_runs(conn: sqlite3.Connection, limit: int = 20, offset: int = 0) -> list[Run]:
     """The most recent runs, newest first, skipping the newest ``offset``."""
     return [Run.from_row(row) for row in jobs.list_jobs(conn, KIND, limit, offset)]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as the history lists it: when, by whom, the tests asked for and how many results
+    have each status (as :attr:`Run.counts`), read without building each result."""
+
+    id: str
+    state: str
+    tests: list[str]
+    counts: dict[str, int]
+    created_by: str | None
+    created_at: float
+    started_at: float | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> RunSummary:
+        found = Counter((row["statuses"] or "").split(","))
+        return cls(id=row["id"], state=row["state"],
+                   tests=list(json.loads(row["params"] or "{}").get("tests") or []),
+                   counts={status.value: found[status.value] for status in Status
+                           if found[status.value]},
+                   created_by=row["created_by"], created_at=row["created_at"],
+                   started_at=row["started_at"])
+
+
+# The history's runs, newest first as jobs.list_jobs orders them, each with the statuses of its
+# results read by SQLite: the results' JSON is not handed to Python, run after run.
+SUMMARIES = ("SELECT id, state, params, created_by, created_at, started_at, "
+             "(SELECT group_concat(json_extract(value, '$.status')) "
+             "FROM json_each(jobs.result, '$.results')) AS statuses "
+             "FROM jobs WHERE kind = ? ORDER BY created_at DESC, rowid DESC LIMIT ?")
+
+
+def run_summaries(conn: sqlite3.Connection, limit: int = 20) -> list[RunSummary]:
+    """The most recent runs, newest first, as the history lists them."""
+    return [RunSummary.from_row(row) for row in conn.execute(SUMMARIES, (KIND, limit))]
 
 
 def count_runs(conn: sqlite3.Connection) -> int:

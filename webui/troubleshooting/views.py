@@ -24,10 +24,20 @@ def status_label(status: str) -> str:
         return status
 
 
+# How an outcome lists the statuses of a run's results: the worst first.
+OUTCOME_ORDER = ("unhealthy", "could_not_run", "warning", "healthy", "not_applicable")
+
+
+def worst_first(counts: dict[str, int]) -> list[str]:
+    """The statuses ``counts`` has, worst first."""
+    return [status for status in OUTCOME_ORDER if status in counts]
+
+
 def _page(status: int = 200, form: RunForm | None = None, active_run: str | None = None):
     catalogue = diagnostics.catalogue()
-    history = service.list_runs(db.get_db(), HISTORY_LENGTH)
-    latest = next(iter(history), None)
+    conn = db.get_db()
+    history = service.run_summaries(conn, HISTORY_LENGTH)
+    latest = service.latest_run(conn) if history else None
     # Running the same tests again is the common next step: they start ticked.
     form = form or RunForm(catalogue, tests=latest.tests if latest else [])
     return render_template("troubleshooting/page.html", form=form, tests=catalogue,
