@@ -40,6 +40,7 @@ class Reader:
             else None
         self.quick = quick if fmt.name != "validation" else None
         self.wanted: dict[int, bool] = {}
+        self._wanted_of: dict[tuple[int, ...], set[int] | None] = {}
         self.searched = searched if searched is not None else {}
         self.columns = columns
         self.counted = 0  # matches counted in columns by this reader
@@ -82,8 +83,11 @@ class Reader:
         do."""
         if self.key_filter is None:
             return None
-        wanted = {i for i, key_id in enumerate(block.keys) if self._matches_key(key_id)}
-        return None if len(wanted) == len(block.keys) else wanted
+        table = tuple(block.keys)
+        if table not in self._wanted_of:
+            wanted = {i for i, key_id in enumerate(table) if self._matches_key(key_id)}
+            self._wanted_of[table] = None if len(wanted) == len(table) else wanted
+        return self._wanted_of[table]
 
     def _column_count(self, block: Block) -> int | None:
         """Entries of ``block`` that match, from its column; None when the column cannot be

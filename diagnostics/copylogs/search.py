@@ -13,7 +13,9 @@ column are the counts a read of the block gives.
 from __future__ import annotations
 
 import array
+import bisect
 import functools
+import itertools
 import os
 import re
 
@@ -154,10 +156,13 @@ def matching_lines(paths: list[bytes], sought: bytes) -> list[int]:
 # A block's column as stored: the key id of each entry (its position in the block's table of
 # (category, code) pairs; one byte each, two when the table is longer than 256); for service
 # copy logs, how many entries begin in each ``CHUNK`` bytes of the block (two bytes each), so
-# that one entry is read without the rest of its block; then the paths with the prefix and
-# suffix that all of them share cut off (kept in the index's block).
+# that one entry is read without the rest of its block; where every ``LINES``-th path begins
+# (four bytes each), so that the entry of a path found is known without counting the lines before
+# it; then the paths with the prefix and suffix that all of them share cut off (kept in the
+# index's block).
 
 CHUNK = 8192
+LINES = 64
 
 
 def chunks(fmt: Format, length: int) -> int:
@@ -188,27 +193,39 @@ def pack(text: bytes, count: int, ids: bytes, starts: list[int]) -> tuple[bytes,
     the chunk counts ``starts`` and the searchable paths ``text`` (:func:`column`)."""
     prefix, suffix = _affixes(text, count)
     if prefix or suffix:
-        text = text.replace(suffix + b"\n" + prefix, b"\n")
-        text = text[len(prefix):len(text) - len(suffix)]
-    return ids + array.array("H", starts).tobytes() + text, prefix, suffix
+        stripped = text.replace(suffix + b"\n" + prefix, b"\n")
+        stripped = stripped[len(prefix):len(stripped) - len(suffix)]
+        if len(stripped) == len(text) - count * (len(prefix) + len(suffix)):
+            text = stripped
+        else:  # in some path the two would overlap
+            prefix = suffix = b""
+    lines = text.split(b"\n")
+    ends = list(itertools.accumulate(map(len, lines)))
+    every = array.array("I", [ends[k - 1] + k for k in range(LINES, count, LINES)])
+    return ids + array.array("H", starts).tobytes() + every.tobytes() + text, prefix, suffix
 
 
 def _affixes(text: bytes, count: int) -> tuple[bytes, bytes]:
-    """The longest prefix and a long suffix that every line of ``text`` has, not overlapping
-    in any line."""
+    """A prefix and a suffix that every line of ``text`` has: the longest prefix, and a suffix
+    found from the first and last lines, shortened until all have it."""
     if count < 2:
         return b"", b""
-    lines = text.split(b"\n")
-    shortest = min(map(len, lines))
-    prefix = os.path.commonprefix([min(lines), max(lines)])[:shortest]
-    room = shortest - len(prefix)
-    first, last = lines[0][len(prefix):], lines[-1][len(prefix):]
-    size = min(room, len(os.path.commonprefix([first[::-1], last[::-1]])))
+    first, last = text[:text.find(b"\n")], text[text.rfind(b"\n") + 1:]
+    prefix = os.path.commonprefix([first, last])
+    if prefix and not _all_begin(text, prefix, count):
+        lines = text.split(b"\n")
+        prefix = os.path.commonprefix([min(lines), max(lines)])
+    first, last = first[len(prefix):], last[len(prefix):]
+    size = len(os.path.commonprefix([first[::-1], last[::-1]]))
     suffix = first[len(first) - size:] if size else b""
     while suffix and not (text.endswith(suffix) and
                           text.count(suffix + b"\n") == count - 1):
-        suffix = suffix[len(suffix) - len(suffix) // 2:]
+        suffix = suffix[1:] if len(suffix) <= 8 else suffix[len(suffix) // 2:]
     return prefix, suffix
+
+
+def _all_begin(text: bytes, prefix: bytes, count: int) -> bool:
+    return text.startswith(prefix) and text.count(b"\n" + prefix) == count - 1
 
 
 class Column:
@@ -219,7 +236,8 @@ class Column:
         self.data, self.length, self.count = data, length, count
         self.width = key_width(keys)
         self.chunks = chunks
-        self.start = count * self.width + 2 * chunks  # where the paths begin
+        self._every = count * self.width + 2 * chunks
+        self.start = self._every + 4 * (max(0, count - 1) // LINES)  # where the paths begin
         self.prefix, self.suffix = prefix, suffix
 
     def chunk_starts(self) -> memoryview:
@@ -262,10 +280,9 @@ class Column:
         text, start, end = self._searched(sought)
         if wanted is None:
             return count_lines(text, sought, start, end)
-        few = _few_lines(text, sought, start, end)
+        few = self._few_entries(sought, wanted) if text is self.data else None
         if few is not None:
-            key_of = self.key_of()
-            return sum(1 for i in few if key_of[i] in wanted)
+            return few
         flags = line_flags(text, sought, start, end) if self.width == 1 else None
         if flags is None or len(flags) != self.count:
             return len(self.holding(sought, wanted))
@@ -285,6 +302,26 @@ class Column:
             return found
         key_of = self.key_of()
         return [i for i in found if key_of[i] in wanted]
+
+    def _few_entries(self, sought: bytes, wanted: set[int], most: int = 64) -> int | None:
+        """:meth:`count_holding` of the stored paths when at most ``most`` hold ``sought``;
+        each one's entry is found from the nearest ``LINES``-th path before it."""
+        every = memoryview(self.data)[self._every:self.start].cast("I")
+        key_of, text, end = self.key_of(), self.data, self.length
+        found, seen = 0, 0
+        pos = text.find(sought, self.start, end)
+        while pos >= 0:
+            seen += 1
+            if seen > most:
+                return None
+            k = bisect.bisect_right(every, pos - self.start)
+            line = k * LINES + text.count(b"\n", self.start + (every[k - 1] if k else 0), pos)
+            found += key_of[line] in wanted
+            after = text.find(b"\n", pos + len(sought), end)
+            if after < 0:
+                break
+            pos = text.find(sought, after + 1, end)
+        return found
 
     def _count_keys(self, wanted: set[int]) -> int:
         if self.width != 1:
