@@ -197,15 +197,19 @@ def _measure(work: str) -> str:
         "|---|---|---|---|",
         *rows,
         "",
-        "A path search (`q`) is answered from the index's path columns: the case-folded paths "
-        "of each block's entries, one a line, written by the index build. It counts the lines "
-        "holding its text in each block's column (searched in C, a tenth of the log's bytes) "
-        "and reads only the blocks its page needs, finding the matching entries there from the "
-        "column too; once its page is filled it counts on in the columns for at most 200,000 "
-        "matches (a text in nearly every path stops there, and its total is a lower bound, "
-        "`total_exact: false`). Combined with a category or code filter, a block whose column "
-        "holds the text is read to apply the filter. Repeats and later pages reuse the "
-        "per-block counts of the search.",
+        "A path search (`q`) is answered from the index's path columns, one per block, "
+        "written by the index build: the key id of each entry (its place in the block's table "
+        "of category/code pairs), how many entries begin in each 8 KiB of the block, where every "
+        "64th path begins, and the case-folded paths one a line, without the prefix and suffix "
+        "all of the block's paths share (kept in the index). A search counts the lines holding "
+        "its text in each column (searched in C); with a category or code filter it counts only "
+        "those whose key id passes, so a combined filter is answered from the columns too. It "
+        "reads only the entries its page shows, each from the few KiB of its block that the "
+        "per-8 KiB counts point to. Once its page is filled it counts on in the columns for at "
+        "most 200,000 matches (a text in nearly every path stops there, and its total is a "
+        "lower bound, `total_exact: false`). A text that may lie partly in a block's shared "
+        "prefix or suffix is searched in that block's rebuilt paths. Repeats and later pages "
+        "reuse the per-block counts of the search.",
     ])
 
 

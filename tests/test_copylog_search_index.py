@@ -92,14 +92,21 @@ def spread(tmp_path):
 
 
 def reads(monkeypatch):
+    """Offsets of the blocks read, whole or in parts."""
     counted = []
-    real = paging.Reader._data
+    real, real_parts = paging.Reader._data, paging.Reader._read_parts
 
     def data(self, offset, length):
         counted.append(offset)
         return real(self, offset, length)
 
+    def parts(self, block, column, chosen):
+        if chosen:
+            counted.append(block.offset)
+        return real_parts(self, block, column, chosen)
+
     monkeypatch.setattr(paging.Reader, "_data", data)
+    monkeypatch.setattr(paging.Reader, "_read_parts", parts)
     return counted
 
 
@@ -203,7 +210,10 @@ def column_lines(folder):
     (stored,), (columns,) = folder.glob("*.json"), folder.glob("*.paths")
     data = columns.read_bytes()
     return [line for block in indexing.load(str(stored)).blocks
-            for line in data[block.column_at:block.column_at + block.column_length].split(b"\n")]
+            for line in search.Column(data[block.column_at:block.column_at + block.column_length],
+                                      block.column_length, block.count, len(block.keys),
+                                      block.prefix, block.suffix,
+                                      search.chunks(COPY_LOG, block.length)).lines()]
 
 
 def test_parallel_build_keeps_the_same_columns(spread, tmp_path, monkeypatch):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import collections
 import itertools
 import operator
 import re
@@ -26,6 +25,7 @@ from diagnostics.copylogs.models import CopyLogError, Entry
 
 MAX_ELEMENT = 1 << 20
 SNIFF_BYTES = 64 << 10
+_CHUNK = 8192
 
 Key = tuple[str | None, str | None]
 Buffer = bytes | bytearray
@@ -136,19 +136,18 @@ class Format:
         spans = self.spans(data)
         return [self.element_key(data[a:b]) for a, b in spans]
 
-    def key_counts(self, data: Buffer, end: int, count: int | None = None) -> dict[Key, int]:
-        """How many entries of ``data[:end]`` have each (category, code); ``count`` is their
-        number when already known."""
-        raw = self.fast_key.findall(data, 0, end)
-        counts: dict[Key, int] = {}
-        if len(raw) == (self.count(data, end) if count is None else count):
-            for item, n in collections.Counter(raw).items():
-                key = self._fast_key(item)
-                counts[key] = counts.get(key, 0) + n
-            return counts
-        for key in self.keys(bytes(memoryview(data)[:end])):
-            counts[key] = counts.get(key, 0) + 1
-        return counts
+    def key_table(self, data: Buffer, end: int, count: int) -> tuple[list[Key], list[int]]:
+        """The (category, code) pairs of the ``count`` entries of ``data[:end]`` in the order
+        they first appear, and the position of each entry's pair in that table."""
+        raw: list = self.fast_key.findall(data, 0, end)
+        fast = len(raw) == count
+        if not fast:
+            raw = self.keys(bytes(memoryview(data)[:end]))
+        position: dict[Key, int] = {}
+        of_raw = {item: position.setdefault(self._fast_key(item) if fast else item,
+                                            len(position))
+                  for item in dict.fromkeys(raw)}
+        return list(position), list(map(of_raw.__getitem__, raw))
 
     def spans(self, data: bytes) -> list[tuple[int, int]]:
         """(start, end) of every entry's span in ``data``: to the next start or the end."""
@@ -157,25 +156,25 @@ class Format:
 
     def spans_of(self, data: bytes, chosen: list[int], count: int) -> list[tuple[int, int]]:
         """The spans of :meth:`spans` of the entries ``chosen`` (ascending) of the ``count`` in
-        ``data``; the starts of a few are walked to from the nearer end of the block."""
-        if self.name != "copy_log" or len(chosen) > 16:
+        ``data``; a few are found by counting start tags a chunk at a time, then walking."""
+        if self.name != "copy_log" or len(chosen) > 64:
             spans = self.spans(data)
             return [spans[i] for i in chosen]
-        starts: dict[int, int] = {}
-        i, pos = -1, -1
-        for wanted in (i for i in chosen if i < count // 2):
-            while i < wanted:
-                i, pos = i + 1, data.find(self.marker, pos + 1)
-            starts[wanted] = pos
-        i, pos = count, len(data)
-        for wanted in reversed([i for i in chosen if i >= count // 2]):
-            while i > wanted:
-                i, pos = i - 1, data.rfind(self.marker, 0, pos)
-            starts[wanted] = pos
-        found = []
+        marker, found = self.marker, []
+        at, seen = 0, 0  # ``seen`` start tags begin before ``at``
         for wanted in chosen:
-            end = data.find(self.marker, starts[wanted] + 1)
-            found.append((starts[wanted], end if end >= 0 else len(data)))
+            while at < len(data):
+                # the tags beginning in [at, at + _CHUNK)
+                n = data.count(marker, at, at + _CHUNK + len(marker) - 1)
+                if seen + n > wanted:
+                    break
+                seen, at = seen + n, at + _CHUNK
+            pos = at - 1
+            while seen <= wanted:
+                pos, seen = data.find(marker, pos + 1), seen + 1
+            at = pos + 1
+            end = data.find(marker, at)
+            found.append((pos, end if end >= 0 else len(data)))
         return found
 
     def _fast_key(self, item: bytes) -> Key:

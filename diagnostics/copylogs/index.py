@@ -15,6 +15,7 @@ columns; a block's column is known by its offset and length in that file.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import hashlib
@@ -32,7 +33,7 @@ from typing import IO, Any
 from diagnostics.copylogs import search
 from diagnostics.copylogs.formats import MAX_ELEMENT, Buffer, Format, Key
 
-VERSION = 2
+VERSION = 3
 BLOCK_BYTES = MAX_ELEMENT
 CHECKPOINT_BYTES = 128 << 20
 SEGMENT_BYTES = 32 << 20
@@ -44,8 +45,10 @@ MAX_PROBLEMS = 20
 
 @dataclass
 class Block:
-    """``count`` entries in file bytes [offset, offset + length); the first is ``first``; their
-    path column is ``column_length`` bytes at ``column_at`` of the column file (-1: none)."""
+    """``count`` entries in file bytes [offset, offset + length); the first is ``first``;
+    ``keys`` counts them per key id, in the order of the block's table. Their path column
+    (:class:`.search.Column`) is ``column_length`` bytes at ``column_at`` of the column file
+    (-1: none), its paths stored without the ``prefix`` and ``suffix`` they all share."""
 
     offset: int
     length: int
@@ -54,6 +57,8 @@ class Block:
     keys: dict[int, int]
     column_at: int = -1
     column_length: int = -1
+    prefix: bytes = b""
+    suffix: bytes = b""
 
 
 @dataclass
@@ -103,12 +108,14 @@ class Index:
                 "problems": self.problems, "columns": self.columns,
                 "blocks": [[b.offset, b.length, b.first, b.count,
                             [x for pair in b.keys.items() for x in pair], b.column_at,
-                            b.column_length] for b in self.blocks]}
+                            b.column_length, b.prefix.decode("latin-1"),
+                            b.suffix.decode("latin-1")] for b in self.blocks]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Index:
-        blocks = [Block(o, n, f, c, dict(zip(k[::2], k[1::2], strict=True)), at, length)
-                  for o, n, f, c, k, at, length in data["blocks"]]
+        blocks = [Block(o, n, f, c, dict(zip(k[::2], k[1::2], strict=True)), at, length,
+                        prefix.encode("latin-1"), suffix.encode("latin-1"))
+                  for o, n, f, c, k, at, length, prefix, suffix in data["blocks"]]
         return cls(format=data["format"], size=data["size"], mtime_ns=data["mtime_ns"],
                    inode=data["inode"], head_sha=data["head_sha"],
                    scanned_until=data["scanned_until"], complete=data["complete"],
@@ -219,11 +226,12 @@ def _without_cut_tail(fmt: Format, buf: bytes, pos: int,
 
 @dataclass
 class Segment:
-    """Counts of the blocks of one byte range: ``blocks`` holds (offset, length, key counts,
-    column length or -1); ``columns`` their path columns, one after another."""
+    """Counts of the blocks of one byte range: ``blocks`` holds (offset, length, key counts in
+    the order of the block's table, column length or -1, the paths' shared prefix and suffix as
+    Latin-1 text); ``columns`` their path columns, one after another."""
 
     end: int
-    blocks: list[tuple[int, int, list[tuple[Key, int]], int]]
+    blocks: list[tuple[int, int, list[tuple[Key, int]], int, str, str]]
     problems: list[str]
     truncated: str | None
     columns: bytes = b""
@@ -237,12 +245,24 @@ def count_segment(fmt: Format, fd: int, start: int, end: int, final: bool) -> Se
     columns = []
     for offset, data, length in scan_blocks(fmt, fd, start, end, problems.append,
                                             cut.append if final else None):
-        count = fmt.count(data, length)
+        starts = search.chunk_starts(fmt, data, length)
+        count = sum(starts) if starts else fmt.count(data, length)
+        table, ids = fmt.key_table(data, length, count)
+        width = search.key_width(len(table))
+        key_ids = search.key_ids(ids, width)
+        if width == 1:
+            counts = [key_ids.count(i) for i in range(len(table))]  # in C, a pass per pair
+        else:
+            tally = collections.Counter(ids)
+            counts = [tally[i] for i in range(len(table))]
         text = search.column(fmt, data, count, length) if count else b""
+        prefix = suffix = b""
         if text is not None:
+            text, prefix, suffix = search.pack(text, count, key_ids, starts)
             columns.append(text)
-        blocks.append((offset, length, list(fmt.key_counts(data, length, count).items()),
-                       -1 if text is None else len(text)))
+        blocks.append((offset, length, list(zip(table, counts, strict=True)),
+                       -1 if text is None else len(text), prefix.decode("latin-1"),
+                       suffix.decode("latin-1")))
     scanned = blocks[-1][0] + blocks[-1][1] if blocks else start
     return Segment(scanned, blocks, problems, cut[0] if cut else None, b"".join(columns))
 
@@ -422,7 +442,7 @@ def _merge(index: Index, fd: int, segments: Iterable[Segment], save: Callable[[I
     index.truncated = None
     for segment in segments:
         at = columns.append(segment.columns) if columns is not None else -1
-        for offset, length, key_counts, column_length in segment.blocks:
+        for offset, length, key_counts, column_length, prefix, suffix in segment.blocks:
             counts: dict[int, int] = {}
             for key, n in key_counts:
                 key = tuple(key)
@@ -434,7 +454,8 @@ def _merge(index: Index, fd: int, segments: Iterable[Segment], save: Callable[[I
             if count:
                 kept = at >= 0 and column_length >= 0
                 index.blocks.append(Block(offset, length, first, count, counts,
-                                          at if kept else -1, column_length if kept else -1))
+                                          at if kept else -1, column_length if kept else -1,
+                                          prefix.encode("latin-1"), suffix.encode("latin-1")))
                 first += count
             if at >= 0 and column_length >= 0:
                 at += column_length

@@ -8,6 +8,8 @@ needs; blocks without a column are read, each checked first for the text in its 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
 from collections.abc import Callable, Iterator
 
@@ -38,11 +40,12 @@ class Reader:
             else None
         self.quick = quick if fmt.name != "validation" else None
         self.wanted: dict[int, bool] = {}
+        self._wanted_of: dict[tuple[int, ...], set[int] | None] = {}
         self.searched = searched if searched is not None else {}
         self.columns = columns
         self.counted = 0  # matches counted in columns by this reader
         self._column = bytearray()
-        self._column_of: Block | None = None  # the block whose column is in ``_column``
+        self._column_of: tuple[Block, search.Column] | None = None  # the one in ``_column``
         self._pending: bytes | None = None  # a block already read by the scan after the index
 
     def _matches_key(self, key_id: int) -> bool:
@@ -69,50 +72,65 @@ class Reader:
                 self.counted > COLUMN_COUNT_BUDGET:
             return None
         found = self._column_count(block)
-        if found is None or found and self.key_filter is not None:
-            return None  # which of them pass the key filters is read from the block
+        if found is None:
+            return None
         self.counted += found
         self.searched[number] = found
         return found
 
+    def _wanted_ids(self, block: Block) -> set[int] | None:
+        """Positions in the block's table of the pairs that pass the key filters; None when all
+        do."""
+        if self.key_filter is None:
+            return None
+        table = tuple(block.keys)
+        if table not in self._wanted_of:
+            wanted = {i for i, key_id in enumerate(table) if self._matches_key(key_id)}
+            self._wanted_of[table] = None if len(wanted) == len(table) else wanted
+        return self._wanted_of[table]
+
     def _column_count(self, block: Block) -> int | None:
-        """Entries of ``block`` whose path holds the text, from its column; None when the
-        column cannot be read."""
+        """Entries of ``block`` that match, from its column; None when the column cannot be
+        read."""
         assert self.needle is not None
         if b"\n" in self.needle:
             return 0  # a column is kept only for blocks whose paths hold no newline
-        if not self._load_column(block):
+        column = self._load_column(block)
+        if column is None:
             return None
-        return search.count_lines(self._column, self.needle, 0, block.column_length)
+        return column.count_holding(self.needle, self._wanted_ids(block))
 
-    def _load_column(self, block: Block) -> bool:
-        """Read the column of ``block`` into ``_column``; False when it cannot be read."""
-        if self._column_of is block:
-            return True
+    def _load_column(self, block: Block) -> search.Column | None:
+        """The column of ``block`` (read into ``_column``); None when it cannot be read."""
+        if self._column_of is not None and self._column_of[0] is block:
+            return self._column_of[1]
         self._column_of = None
         if block.column_at < 0 or self.columns < 0:
-            return False
+            return None
         length = block.column_length
         if len(self._column) < length:
             self._column = bytearray(length)
         try:
             got = os.preadv(self.columns, [memoryview(self._column)[:length]], block.column_at)
         except OSError:
-            return False
+            return None
         if got != length:
-            return False
-        self._column_of = block
-        return True
+            return None
+        column = search.Column(self._column, length, block.count, len(block.keys),
+                               block.prefix, block.suffix,
+                               search.chunks(self.fmt, block.length))
+        self._column_of = block, column
+        return column
 
     def _matching(self, data: bytes, block: Block | None = None
                   ) -> tuple[list[tuple[int, int]] | None, list[int]]:
         """Spans of a block's entries (None when not needed to find them) and the indexes of
         those that match, read cheaply: keys and paths only (those of an indexed ``block`` from
         its column), never a whole entry."""
-        if self.needle is not None and block is not None and b"\n" not in self.needle \
-                and self._load_column(block):
-            matching = search.lines_holding(self._column, self.needle, block.column_length)
-            return None, self._key_matching(data, matching)
+        if self.needle is not None and block is not None and b"\n" not in self.needle:
+            column = self._load_column(block)
+            if column is not None:
+                return None, column.holding(self.needle, self._wanted_ids(block))
         spans = self.fmt.spans(data)
         if self.needle is not None and self.quick is not None and b"&#" not in data \
                 and data.isascii():
@@ -140,6 +158,29 @@ class Reader:
             self.fmt.spans_of(data, chosen, count)
         for i, (a, b) in zip(chosen, chosen_spans, strict=True):
             yield self.fmt.entry(data[a:b], offset + a, first + i)
+
+    def _read_parts(self, block: Block, column: search.Column,
+                    chosen: list[int]) -> Iterator[Entry]:
+        """The entries ``chosen`` of an indexed block, each read alone: the column's counts of
+        start tags per chunk of the block say which bytes hold it."""
+        marker = self.fmt.marker
+        ends = list(itertools.accumulate(column.chunk_starts()))  # tags begun by each chunk's end
+        for i in chosen:
+            chunk = bisect.bisect_right(ends, i)
+            start = chunk * search.CHUNK
+            stop = block.length
+            if i + 1 < block.count:  # up to the chunk where the next entry begins, and its tag
+                stop = min(stop, (bisect.bisect_right(ends, i + 1) + 1) * search.CHUNK +
+                           len(marker))
+            data = os.pread(self.fd, stop - start, block.offset + start)
+            pos = -1
+            for _ in range(i - (ends[chunk - 1] if chunk else 0) + 1):
+                pos = data.find(marker, pos + 1)
+            end = data.find(marker, pos + 1)
+            if pos < 0 or end < 0 and i + 1 < block.count:
+                raise OSError(0, "the file changed while it was read")
+            yield self.fmt.entry(data[pos:end if end >= 0 else len(data)],
+                                 block.offset + start + pos, block.first + i)
 
     def _blocks(self) -> Iterator[tuple[int | None, Block | None, int, int, int, int]]:
         """(index block number or None, block or None, entries passing the key filters or 0
@@ -196,15 +237,24 @@ class Reader:
                 if budget < 0 or not indexed and known is None and self.needle is None:
                     exact = False
                     break
-            data = self._data(offset, length)
-            spans, matching = self._matching(data, block)
+            column = self._load_column(block) if block is not None and \
+                self.needle is not None and b"\n" not in self.needle else None
+            if block is not None and column is not None and column.chunks:
+                matching = column.holding(self.needle, self._wanted_ids(block))
+                data = None
+            else:
+                data = self._data(offset, length)
+                spans, matching = self._matching(data, block)
             if number is not None:
                 self.searched[number] = len(matching)
             total += len(matching)
             chosen = matching[skip:skip + per_page - len(found)]
             skip = max(0, skip - len(matching))
-            found.extend(self._read(offset, data, first, spans, chosen,
-                                    block.count if block is not None else 0))
+            if data is None:
+                found.extend(self._read_parts(block, column, chosen))
+            else:
+                found.extend(self._read(offset, data, first, spans, chosen,
+                                        block.count if block is not None else 0))
         return Page(total=total, page=page, per_page=per_page, entries=found, total_exact=exact)
 
 
