@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,11 @@ def hostile(root, tmp_path):
     return {"escape": "share2/Microsoft Data Box Edge/Upload/escape.xml",
             "laughs": "acct2/ORD1_SER1_CopyLog_laughs.xml",
             "garbage": "acct2/ORD2_SER2_CopyLog_garbage.xml"}
+
+
+def entity(path, i, category="UploadErrorCloudHttp", code="409"):
+    """One ``ErroredEntity`` element of a service copy log, CRLF, its path escaped."""
+    return (f'<ErroredEntity Path="{escape(path)}" CloudFormat="BlockBlob">\r\n'
+            f"  <Category>{category}</Category>\r\n  <ErrorCode>{code}</ErrorCode>\r\n"
+            f"  <ErrorMessage>message {i}</ErrorMessage>\r\n  <Type>File</Type>\r\n"
+            "</ErroredEntity>\r\n")

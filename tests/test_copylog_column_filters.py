@@ -5,11 +5,12 @@ import json
 import random
 
 import pytest
-from test_copylog_search_index import entity
 
 from diagnostics.copylogs import CopyLogStore, paging, search
 from diagnostics.copylogs import index as indexing
 from diagnostics.copylogs.formats import COPY_LOG
+
+from copylog_fixtures import entity
 
 PAIRS = [("UploadErrorCloudHttp", "409"), ("UploadErrorCloudHttp", "400"),
          ("BlobRenamed", "1"), ("ContainerRenamed", "1"), ("UploadErrorWin32", "32")]

@@ -3,7 +3,6 @@
 import json
 import os
 import random
-from html import escape
 
 import pytest
 
@@ -11,14 +10,9 @@ from diagnostics.copylogs import CopyLogStore, paging, search
 from diagnostics.copylogs import index as indexing
 from diagnostics.copylogs.formats import COPY_LOG, SHARE, VALIDATION
 
+from copylog_fixtures import entity
+
 ALPHABET = "aAbBzZ09/-_. ßẞſKkİıéÉ\\&<\"'😀ﬁ"
-
-
-def entity(path, i, category="UploadErrorCloudHttp", code="409"):
-    return (f'<ErroredEntity Path="{escape(path)}" CloudFormat="BlockBlob">\r\n'
-            f"  <Category>{category}</Category>\r\n  <ErrorCode>{code}</ErrorCode>\r\n"
-            f"  <ErrorMessage>message {i}</ErrorMessage>\r\n  <Type>File</Type>\r\n"
-            "</ErroredEntity>\r\n")
 
 
 def write_log(root, paths, name="A_S_CopyLog_x.xml"):
