@@ -15,6 +15,14 @@ from copylog_fixtures import entity
 ALPHABET = "aAbBzZ09/-_. ßẞſKkİıéÉ\\&<\"'😀ﬁ"
 
 
+def indexed(root, tmp_path):
+    """A store over ``root`` with its one log indexed under ``tmp_path/idx``, and its id."""
+    store = CopyLogStore([str(root)], str(tmp_path / "idx"))
+    log_id = store.list()[0].id
+    store.ensure_index(log_id)
+    return store, log_id
+
+
 def write_log(root, paths, name="A_S_CopyLog_x.xml"):
     folder = root / "acct"
     folder.mkdir(parents=True, exist_ok=True)
@@ -106,9 +114,7 @@ def reads(monkeypatch):
 
 def test_search_reads_only_the_blocks_its_page_needs(spread, tmp_path, monkeypatch):
     root, paths = spread
-    store = CopyLogStore([str(root)], str(tmp_path / "idx"))
-    log_id = store.list()[0].id
-    store.ensure_index(log_id)
+    store, log_id = indexed(root, tmp_path)
     index = indexing.load(next(str(p) for p in (tmp_path / "idx").glob("*.json")))
     assert len(index.blocks) >= 3 and all(b.column_at >= 0 for b in index.blocks)
     offsets = {b.offset for b in index.blocks}
@@ -131,9 +137,7 @@ def test_search_reads_only_the_blocks_its_page_needs(spread, tmp_path, monkeypat
 def test_indexed_search_pages_as_a_plain_scan(spread, tmp_path, q):
     root, paths = spread
     plain = CopyLogStore([str(root)], None)
-    store = CopyLogStore([str(root)], str(tmp_path / "idx"))
-    log_id = store.list()[0].id
-    store.ensure_index(log_id)
+    store, log_id = indexed(root, tmp_path)
     expected = holding(paths, q)
     last = max(1, -(-len(expected) // 100))
     for number in sorted({1, 2, last // 2 or 1, last}):
@@ -151,9 +155,7 @@ def test_indexed_search_pages_as_a_plain_scan(spread, tmp_path, q):
 
 def test_an_index_of_the_old_version_is_rebuilt(spread, tmp_path):
     root, paths = spread
-    store = CopyLogStore([str(root)], str(tmp_path / "idx"))
-    log_id = store.list()[0].id
-    store.ensure_index(log_id)
+    store, log_id = indexed(root, tmp_path)
     (stored,) = (tmp_path / "idx").glob("*.json")
     data = json.loads(stored.read_text())
     data["version"] = 1
@@ -173,9 +175,7 @@ def test_an_index_of_the_old_version_is_rebuilt(spread, tmp_path):
 
 def test_lost_or_cut_columns_still_give_exact_results(spread, tmp_path):
     root, paths = spread
-    store = CopyLogStore([str(root)], str(tmp_path / "idx"))
-    log_id = store.list()[0].id
-    store.ensure_index(log_id)
+    store, log_id = indexed(root, tmp_path)
     (column,) = (tmp_path / "idx").glob("*.paths")
     os.truncate(column, column.stat().st_size // 2)
     cut = CopyLogStore([str(root)], str(tmp_path / "idx"))
@@ -190,9 +190,7 @@ def test_lost_or_cut_columns_still_give_exact_results(spread, tmp_path):
 
 def test_a_rebuilt_index_leaves_one_column_file(spread, tmp_path):
     root, paths = spread
-    store = CopyLogStore([str(root)], str(tmp_path / "idx"))
-    log_id = store.list()[0].id
-    store.ensure_index(log_id)
+    store, log_id = indexed(root, tmp_path)
     write_log(root, paths[:3000] + ["New/Path"])
     store = CopyLogStore([str(root)], str(tmp_path / "idx"))
     store.ensure_index(log_id)
