@@ -14,7 +14,7 @@ from flask import Flask, current_app, has_app_context, request
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from webui import config, shell
+from webui import badges, config, shell
 
 # The one format of a time on every page: the device's time zone (its TIME_ZONE setting where
 # one was made, else the host's local zone), "2026-07-01 17:30:00 IST", UTC on hover.
@@ -219,3 +219,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(_noted_relative_time, "relative_time")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(file_size, "file_size")
+    app.add_template_filter(badges.status_label, "status_label")
+    app.add_template_global(badges.status_badge, "status_badge")
+    app.add_template_global(badges.job_state, "job_state")

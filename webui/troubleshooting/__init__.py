@@ -13,7 +13,6 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
-    app.add_template_filter(views.status_label, "status_label")
     app.add_template_filter(views.worst_first, "worst_first")
     shell.add_section(app, "Diagnostic tests", "troubleshooting.diagnostics",
                       "Troubleshooting", 10)

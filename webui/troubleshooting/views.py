@@ -16,14 +16,6 @@ bp = Blueprint("troubleshooting", __name__, url_prefix="/troubleshooting")
 HISTORY_LENGTH = 20
 
 
-def status_label(status: str) -> str:
-    """What people read for a diagnostic status; any other value as it is."""
-    try:
-        return diagnostics.Status(status).label
-    except ValueError:
-        return status
-
-
 # How an outcome lists the statuses of a run's results: the worst first.
 OUTCOME_ORDER = ("unhealthy", "could_not_run", "warning", "healthy", "not_applicable")
 
