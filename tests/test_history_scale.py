@@ -10,6 +10,7 @@ import random
 import sqlite3
 import zoneinfo
 
+import flask
 import pytest
 
 from webui import config, db, templating
@@ -164,3 +165,13 @@ def test_a_time_reads_as_strftime_writes_it_in_every_zone(site_app, zone):
             title = expected.split('title="')[1].split('"')[0]
             local = expected.split(">")[1].split("<")[0]
             assert f'title="{local} ({title})"' in templating.relative_time(at, now=at + 90)
+
+
+@pytest.mark.parametrize("value", ["0123456789abcdef", "a b", "a/b", "über", "50%"])
+def test_a_table_s_links_built_once_are_the_links_url_for_builds(app, value):
+    with app.test_request_context():
+        ticket_url = templating.links("support.ticket", "ticket_id")
+        download_url = templating.links("support.download_package", "package_id")
+        assert ticket_url(value) == flask.url_for("support.ticket", ticket_id=value)
+        assert download_url(value) == flask.url_for("support.download_package",
+                                                    package_id=value)

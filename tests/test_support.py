@@ -17,6 +17,7 @@ from webui import db
 from webui.downloads import content_disposition
 from webui.support import packages, tickets
 from webui.support.forms import PackageForm
+from webui.support.views import ATTEMPTS_LISTED
 
 from conftest import finished, make_app
 from support_helpers import (
@@ -225,6 +226,30 @@ def test_failed_package_leaves_nothing_ready_and_no_partial(app, client, auth, m
     page = client.get(PAGE).get_data(as_text=True)
     assert "No space left on device" in page and "Download" not in page
     assert ("support_package_create", "failure") in audit_actions(app)
+
+
+def test_the_page_lists_every_ready_package_and_only_the_latest_failed_attempts(
+        app, client, auth):
+    """Many failed attempts do not bury the packages: the page lists the newest few, says how
+    many more there are, and the API still lists every one."""
+    auth.sign_in()
+    ready = make_package(auth, ["system"])
+    attempts = ATTEMPTS_LISTED + 3
+    with app.app_context():
+        conn = db.get_db()
+        options = json.dumps({"collectors": ["system"], "since_hours": 24, "obfuscate": False})
+        conn.executemany("INSERT INTO jobs(id, kind, state, params, error, created_at) "
+                         "VALUES (?, 'support_package', 'failed', ?, ?, ?)",
+                         [(f"{n:016x}", options, f"Attempt {n} failed.", float(n))
+                          for n in range(1, attempts + 1)])
+        conn.commit()
+    page = client.get(PAGE).get_data(as_text=True)
+    assert ready["filename"] in page
+    listed = [n for n in range(1, attempts + 1) if f"Attempt {n} failed." in page]
+    assert listed == list(range(4, attempts + 1))  # the newest ATTEMPTS_LISTED
+    assert "3 older attempts that made no package are not listed here" in page
+    answer = client.get(API + "?limit=100").get_json()
+    assert len(answer["items"]) == attempts + 1
 
 
 def test_interrupted_job_is_cleaned_up_at_restart(app, tmp_path):

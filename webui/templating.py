@@ -6,11 +6,12 @@ import datetime as dt
 import functools
 import time
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from urllib.parse import quote
 
-from flask import Flask, current_app, has_app_context, request
+from flask import Flask, current_app, has_app_context, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -213,6 +214,21 @@ def _context():
     }
 
 
+# What stands for a row's value while its link is built once for a whole table, and what a
+# value may keep unquoted in a path (the URL standard's path-segment set, as Werkzeug's
+# converters quote it).
+_SLOT = "__row__"
+_PATH_SAFE = "!$&'()*+,/:;=@"
+
+
+def links(endpoint: str, key: str, **values: object) -> Callable[[object], str]:
+    """``url_for(endpoint, key=value, **values)`` for each row of a table at the cost of one
+    ``url_for``: ``{% set ticket_url = links('support.ticket', 'ticket_id') %}`` then
+    ``ticket_url(ticket.id)``, the value quoted as ``url_for`` quotes it in a path."""
+    head, tail = url_for(endpoint, **values, **{key: _SLOT}).split(_SLOT)
+    return lambda value: f"{head}{quote(str(value), safe=_PATH_SAFE)}{tail}"
+
+
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.add_template_filter(local_time, "local_time")
@@ -222,3 +238,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(badges.status_label, "status_label")
     app.add_template_global(badges.status_badge, "status_badge")
     app.add_template_global(badges.job_state, "job_state")
+    app.add_template_global(links, "links")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import statistics
 import zipfile
 from collections import Counter
@@ -71,7 +72,18 @@ def item_outcomes(package: packages.Package) -> dict[str, int] | None:
     """How many items of a finished package were collected, failed, timed out…, or None when
     its manifest cannot be read."""
     try:
-        manifest = read_manifest(package.path)
+        found = package.path.stat()
+    except OSError:
+        return None
+    return _outcomes_of(package.path, found.st_mtime_ns, found.st_size)
+
+
+# A package's file does not change once made: its manifest is read once while it stays the same
+# file (its time and size the key), not on every view of the list.
+@functools.lru_cache(maxsize=64)
+def _outcomes_of(path: Path, _mtime_ns: int, _size: int) -> dict[str, int] | None:
+    try:
+        manifest = read_manifest(path)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
     found = Counter(item.get("status", "collected") for collector in manifest["collectors"]
@@ -85,9 +97,18 @@ def package_seconds(found: list[packages.Package]) -> float | None:
     return statistics.median(taken) if taken else None
 
 
+# Attempts that made no package (failed, cancelled, interrupted) the page lists, newest first;
+# the ready packages are always all listed, and the API pages through everything.
+ATTEMPTS_LISTED = 10
+
+
 def _packages_context() -> dict:
     found = packages.packages(db.get_db(), settings().package_dir)
-    return {"packages": found, "active": next((p for p in found if p.active), None),
+    attempts = [p for p in found if not p.active and not p.ready]
+    hidden = {p.id for p in attempts[ATTEMPTS_LISTED:]}
+    return {"packages": [p for p in found if p.id not in hidden],
+            "attempts_hidden": len(hidden),
+            "active": next((p for p in found if p.active), None),
             "outcomes": {p.id: item_outcomes(p) for p in found if p.ready},
             "descriptions": packages.COLLECTOR_DESCRIPTIONS}
 
