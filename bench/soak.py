@@ -107,7 +107,7 @@ def first_copy_log(server, token: str) -> str:
     status, body = server.get("/api/v1/copylogs", headers={"Authorization": f"Bearer {token}"})
     if status != 200:
         raise RuntimeError(f"listing copy logs answered {status}")
-    return json.loads(body)["logs"][0]["id"]
+    return json.loads(body)["items"][0]["id"]
 
 
 def run() -> str:
