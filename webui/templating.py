@@ -224,7 +224,8 @@ _PATH_SAFE = "!$&'()*+,/:;=@"
 def links(endpoint: str, key: str, **values: object) -> Callable[[object], str]:
     """``url_for(endpoint, key=value, **values)`` for each row of a table at the cost of one
     ``url_for``: ``{% set ticket_url = links('support.ticket', 'ticket_id') %}`` then
-    ``ticket_url(ticket.id)``, the value quoted as ``url_for`` quotes it in a path."""
+    ``ticket_url(ticket.id)``, the value quoted as ``url_for`` quotes it in a path. For a
+    ``key`` the route takes as text (the default converter), as every id of these tables is."""
     head, tail = url_for(endpoint, **values, **{key: _SLOT}).split(_SLOT)
     return lambda value: f"{head}{quote(str(value), safe=_PATH_SAFE)}{tail}"
 
